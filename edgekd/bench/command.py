@@ -1,0 +1,149 @@
+"""`edgekd bench` and `edgekd profiles` behind the click parsing: measure, judge, print.
+
+Kept out of cli.py so the command is callable (and testable) without click, and so cli.py
+imports none of this (nor onnxruntime) until the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from edgekd.bench.budgets import check_budget, list_profiles, load_budget, metrics_from_result
+from edgekd.bench.inputs import parse_shape_specs
+from edgekd.errors import EdgeKDError
+
+EXIT_OK, EXIT_MISSED = 0, 1
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("edgekd")
+    except Exception:
+        return "unknown"
+
+
+def _judge(result: dict[str, Any], budget) -> dict[str, Any]:
+    """Per-artifact verdicts, and one top-level verdict in the report.json shape."""
+    verdicts = []
+    for art in result["artifacts"]:
+        v = check_budget(budget, metrics_from_result(art, budget))
+        art["budget"] = v.to_dict()
+        verdicts.append((art["name"], v))
+    if len(verdicts) == 1:
+        return verdicts[0][1].to_dict()
+    checks = [{"artifact": name, **c} for name, v in verdicts for c in v.checks]
+    return {"profile": budget.name, "ok": all(v.ok for _, v in verdicts), "checks": checks}
+
+
+def run_bench(
+    models: Sequence[str],
+    *,
+    budget: str | None = None,
+    threads: int | None = None,
+    batches: Sequence[int] = (),
+    runs: int = 200,
+    duration: float | None = None,
+    warmup: int = 20,
+    shapes: Sequence[str] = (),
+    data: str | None = None,
+    memory: bool = True,
+    arena: str = "both",
+    ort: bool = False,
+    ort_dir: str | None = None,
+    as_json: bool = False,
+    max_latency_ms: float | None = None,
+    max_memory_mb: float | None = None,
+    max_size_kb: float | None = None,
+    max_activation_kb: float | None = None,
+    min_retention: float | None = None,
+) -> tuple[dict[str, Any], int]:
+    """Measure `models`, check the budget (if any), print table or JSON; (result, exit code)."""
+    from edgekd.bench.run import benchmark_many
+
+    if not models:
+        raise EdgeKDError("no model given; pass one or more .onnx or .ort files")
+    if runs < 1:
+        raise EdgeKDError(f"--runs must be at least 1, got {runs}")
+    if duration is not None and duration <= 0:
+        raise EdgeKDError(f"--duration must be positive seconds, got {duration}")
+    if warmup < 0:
+        raise EdgeKDError(f"--warmup cannot be negative, got {warmup}")
+    overrides = {
+        "max_latency_ms": max_latency_ms,
+        "max_memory_mb": max_memory_mb,
+        "max_size_kb": max_size_kb,
+        "max_activation_kb": max_activation_kb,
+        "min_retention": min_retention,
+    }
+    wants_budget = budget is not None or any(v is not None for v in overrides.values())
+    bud = load_budget(budget, **overrides) if wants_budget else None
+    threads = threads if threads is not None else (bud.threads if bud else 1)
+    batches = list(batches) or [bud.batch if bud else 1]
+    shape_map = parse_shape_specs(shapes)
+    paths = [Path(m) for m in models]
+    for p in paths:
+        if not p.is_file():
+            raise EdgeKDError(f"model file not found: {p}; pass an existing .onnx or .ort file")
+
+    ort_info = None
+    sources: dict[str, Path] = {}
+    if ort:
+        from edgekd.bench.ort_format import to_ort, write_config
+
+        made = []
+        for p in [p for p in paths if p.suffix.lower() != ".ort"]:
+            out_dir = Path(ort_dir) if ort_dir else p.parent
+            ort_path, config = to_ort(p, out_dir)
+            sources[str(ort_path)] = p
+            made.append(ort_path)
+        if not made:
+            raise EdgeKDError("--ort needs at least one .onnx model to convert")
+        if len(made) > 1:  # one reduced runtime build must cover every model
+            config = write_config(made, config)
+        ort_info = {"files": [str(m) for m in made], "config": str(config)}
+        paths += made
+
+    result = benchmark_many(
+        paths,
+        threads=threads,
+        batch=batches[0],
+        runs=runs,
+        warmup=warmup,
+        duration=duration,
+        memory=memory,
+        arena=arena,
+        shapes=shape_map,
+        data=data,
+        batches=batches,
+        sources=sources,
+    )
+    out: dict[str, Any] = {"edgekd_version": _version(), **result}
+    if ort_info:
+        out["ort"] = ort_info
+    code = EXIT_OK
+    if bud is not None:
+        out["budget"] = _judge(out, bud)
+        code = EXIT_OK if out["budget"]["ok"] else EXIT_MISSED
+    if as_json:
+        print(json.dumps(out, indent=2))
+    else:
+        from edgekd.bench.table import render_bench
+
+        render_bench(out)
+    return out, code
+
+
+def run_profiles(as_json: bool = False) -> None:
+    """Print the built-in budget profiles and their limits."""
+    profiles = list_profiles()
+    if as_json:
+        print(json.dumps([p.model_dump() for p in profiles], indent=2))
+        return
+    from edgekd.bench.table import make_console, profiles_table
+
+    make_console().print(profiles_table(profiles))

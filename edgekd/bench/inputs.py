@@ -1,0 +1,229 @@
+"""Model inputs: read names, dtypes and shapes from the session, resolve symbolic dims, build feeds.
+
+Works from onnxruntime's own input metadata (not from the onnx package), so the memory child can
+use it without importing anything beyond numpy + onnxruntime, and `.ort` files work too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekd.errors import EdgeKDError
+
+ORT_DTYPES: dict[str, type] = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int16)": np.int16,
+    "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8,
+    "tensor(uint16)": np.uint16,
+    "tensor(bool)": np.bool_,
+}
+
+_SHAPE_RE = re.compile(r"^\s*([^=\s]+)\s*=\s*(\d+(?:\s*[xX,]\s*\d+)*)\s*$")
+
+
+@dataclass
+class ResolvedInputs:
+    """Concrete shapes per input plus the notes a user should see (e.g. a symbolic dim set to 1)."""
+
+    shapes: dict[str, tuple[int, ...]]
+    dtypes: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    declared: dict[str, list] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {n: {"shape": list(s), "dtype": self.dtypes[n]} for n, s in self.shapes.items()}
+
+
+def parse_shape_specs(specs: Iterable[str] | Mapping[str, Sequence[int]] | None) -> dict:
+    """`["x=1x3x32x32"]` -> `{"x": (1, 3, 32, 32)}`; a dict passes through (validated)."""
+    if not specs:
+        return {}
+    if isinstance(specs, Mapping):
+        out = {str(k): tuple(int(d) for d in v) for k, v in specs.items()}
+    else:
+        out = {}
+        for spec in specs:
+            m = _SHAPE_RE.match(spec)
+            if not m:
+                raise EdgeKDError(
+                    f"bad --shape {spec!r}; write NAME=DIMS with positive integers, "
+                    "e.g. --shape input=1x3x32x32"
+                )
+            out[m.group(1)] = tuple(int(d) for d in re.split(r"\s*[xX,]\s*", m.group(2)))
+    for name, dims in out.items():
+        if not dims or any(d <= 0 for d in dims):
+            raise EdgeKDError(
+                f"--shape for {name!r} has a zero or empty dimension {dims}; use positive sizes"
+            )
+    return out
+
+
+def _dim_label(d: Any) -> str:
+    return repr(d) if isinstance(d, str) else "unnamed"
+
+
+def resolve_shapes(
+    session_inputs: Sequence[Any],
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    batch: int = 1,
+) -> ResolvedInputs:
+    """Concrete shapes for every model input, or EdgeKDError naming the impossible one.
+
+    Fixed dims must match a user's --shape; the first symbolic dim becomes `batch`, other
+    symbolic dims become 1 with a note (a user fixes them with --shape).
+    """
+    if batch < 1:
+        raise EdgeKDError(f"--batch must be at least 1, got {batch}")
+    shapes = dict(shapes or {})
+    names = [i.name for i in session_inputs]
+    unknown = [n for n in shapes if n not in names]
+    if unknown:
+        raise EdgeKDError(
+            f"--shape names input {unknown[0]!r}, which the model does not have; "
+            f"its inputs are: {', '.join(names)}"
+        )
+    out = ResolvedInputs(shapes={}, dtypes={})
+    for inp in session_inputs:
+        declared = list(inp.shape or [])
+        if inp.type not in ORT_DTYPES:
+            raise EdgeKDError(
+                f"input {inp.name!r} has type {inp.type}, which edgekd cannot generate; "
+                "bench models with numeric tensor inputs"
+            )
+        out.dtypes[inp.name] = inp.type[len("tensor(") : -1]
+        out.declared[inp.name] = declared
+        if inp.name in shapes:
+            given = tuple(shapes[inp.name])
+            if len(given) != len(declared):
+                raise EdgeKDError(
+                    f"--shape {inp.name}={'x'.join(map(str, given))} has rank {len(given)} but the "
+                    f"model input has rank {len(declared)} {declared}; give {len(declared)} dims"
+                )
+            for axis, (g, d) in enumerate(zip(given, declared, strict=True)):
+                if isinstance(d, int) and d > 0 and g != d:
+                    raise EdgeKDError(
+                        f"--shape {inp.name}={'x'.join(map(str, given))} is impossible: "
+                        f"axis {axis} is fixed to {d} in the model; use {d} there"
+                    )
+            if batch != 1 and declared and not (isinstance(declared[0], int) and declared[0] > 0):
+                given = (batch, *given[1:])  # --batch sets a symbolic first axis
+            out.shapes[inp.name] = given
+            continue
+        resolved = []
+        for axis, d in enumerate(declared):
+            if isinstance(d, int) and d > 0:
+                if axis == 0 and batch != 1 and d != batch:
+                    raise EdgeKDError(
+                        f"input {inp.name!r} has a fixed batch of {d}; --batch {batch} is "
+                        f"impossible for this model (use --batch {d} or re-export it dynamic)"
+                    )
+                resolved.append(d)
+            elif axis == 0:
+                resolved.append(batch)
+            else:
+                resolved.append(1)
+                out.notes.append(
+                    f"input {inp.name!r} axis {axis} is symbolic ({_dim_label(d)}); using 1 "
+                    f"(set it with --shape {inp.name}=...)"
+                )
+        out.shapes[inp.name] = tuple(resolved)
+    return out
+
+
+def random_feeds(resolved: ResolvedInputs, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random data of the declared dtype: normal for floats, small non-negative ints else.
+
+    Small ints keep index-like inputs (token ids, gather indices) in range.
+    """
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for name, shape in resolved.shapes.items():
+        dtype = ORT_DTYPES[f"tensor({resolved.dtypes[name]})"]
+        if np.issubdtype(dtype, np.floating):
+            feeds[name] = rng.standard_normal(shape).astype(dtype)
+        else:
+            feeds[name] = rng.integers(0, 2, size=shape).astype(dtype)
+    return feeds
+
+
+def load_data(spec: str | Path) -> dict[str, np.ndarray]:
+    """Arrays from `--data FILE.npz` (key `X`, or keys named like the model inputs)."""
+    path = Path(spec)
+    if path.suffix.lower() != ".npz":
+        raise EdgeKDError(f"--data {spec}: only .npz files with a key 'X' are supported for bench")
+    if not path.is_file():
+        raise EdgeKDError(f"--data file not found: {spec}; pass an existing .npz with key 'X'")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except Exception as e:  # zipfile / pickle / format errors: all mean "not a usable npz"
+        raise EdgeKDError(
+            f"--data {spec} is not a readable .npz ({e}); save it with np.savez"
+        ) from e
+
+
+def data_feeds(
+    resolved: ResolvedInputs, arrays: Mapping[str, np.ndarray], batch: int
+) -> dict[str, np.ndarray]:
+    """Real inputs: the first `batch` rows of X (or of the array named like each input)."""
+    names = list(resolved.shapes)
+    feeds = {}
+    for name in names:
+        if name in arrays:
+            x = arrays[name]
+        elif "X" in arrays and len(names) == 1:
+            x = arrays["X"]
+        else:
+            raise EdgeKDError(
+                f"--data has no array for input {name!r}; store it under key 'X' (one-input "
+                f"models) or under the input name (keys found: {', '.join(arrays) or 'none'})"
+            )
+        want = resolved.declared.get(name) or list(resolved.shapes[name])
+        if x.ndim != len(want):
+            raise EdgeKDError(
+                f"--data array for {name!r} has shape {x.shape} but the model wants rank "
+                f"{len(want)} {want}; reshape X to (N, ...) with {len(want) - 1} more axes"
+            )
+        if len(x) < batch:
+            raise EdgeKDError(f"--data has {len(x)} rows, fewer than --batch {batch}")
+        x = x[:batch]
+        fixed = [(a, d) for a, d in enumerate(want) if a > 0 and isinstance(d, int) and d > 0]
+        bad = [(a, d) for a, d in fixed if x.shape[a] != d]
+        if bad:
+            raise EdgeKDError(
+                f"--data array for {name!r} has rows of shape {x.shape[1:]} but the model fixes "
+                f"axis {bad[0][0]} to {bad[0][1]}; fix X to match the model input {want}"
+            )
+        dtype = ORT_DTYPES[f"tensor({resolved.dtypes[name]})"]
+        feeds[name] = np.ascontiguousarray(x.astype(dtype, copy=False))
+    return feeds
+
+
+def make_feeds(
+    session: Any,
+    *,
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    batch: int = 1,
+    data: Mapping[str, np.ndarray] | None = None,
+    seed: int = 0,
+) -> tuple[dict[str, np.ndarray], ResolvedInputs]:
+    """Feeds for one session: real data when given, random data of the right dtype otherwise."""
+    resolved = resolve_shapes(session.get_inputs(), shapes, batch)
+    if data is None:
+        return random_feeds(resolved, seed), resolved
+    feeds = data_feeds(resolved, data, batch)
+    # The data defines the symbolic axes, so the "using 1" notes no longer apply.
+    resolved.shapes = {k: tuple(v.shape) for k, v in feeds.items()}
+    resolved.notes = [n for n in resolved.notes if "is symbolic" not in n]
+    return feeds, resolved

@@ -1,0 +1,257 @@
+"""One benchmark of one or several model files: size, graph costs, latency, memory.
+
+Produces the artifact fields of report.json (same names), so `edgekd bench --json`, the
+pipeline's report and user scripts all read one shape. Several models are timed interleaved
+and compared as ratios to the first one.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from edgekd.bench import latency as lat
+from edgekd.bench.graph import graph_stats
+from edgekd.bench.inputs import load_data, make_feeds
+from edgekd.bench.memory import measure_memory
+from edgekd.errors import EdgeKDError
+
+# Below this many loop overheads, a p50 mostly measures the call path, not the model.
+TINY_FACTOR = 10
+
+
+def host_info() -> dict[str, Any]:
+    """What the timings were taken on: host timings are not device timings."""
+    import onnxruntime
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware")):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "onnxruntime": onnxruntime.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _open(path: Path, threads: int):
+    """A session for `path`, or EdgeKDError in one line when the file is not a loadable model."""
+    if not path.is_file():
+        raise EdgeKDError(f"model file not found: {path}; pass an existing .onnx or .ort file")
+    try:
+        return lat.make_session(path, threads)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise EdgeKDError(f"onnxruntime cannot load {path}: {first[:300]}") from e
+
+
+def _names(paths: Sequence[Path]) -> list[str]:
+    names, seen = [], {}
+    for p in paths:
+        n = p.name
+        seen[n] = seen.get(n, 0) + 1
+        names.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
+    return names
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or not a:
+        return None
+    return round(b / a, 4)
+
+
+def _throughput(batch: int, p50_ms: float) -> dict[str, Any]:
+    return {
+        "batch": batch,
+        "p50_ms": round(p50_ms, 4),
+        "items_per_s": round(batch * 1e3 / p50_ms, 2),
+    }
+
+
+def benchmark_many(
+    paths: Sequence[str | Path],
+    *,
+    threads: int = 1,
+    batch: int = 1,
+    runs: int = 200,
+    warmup: int = 20,
+    duration: float | None = None,
+    memory: bool = True,
+    arena: str = "both",
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    data: str | Path | None = None,
+    batches: Sequence[int] = (),
+    sources: Mapping[str, str | Path] | None = None,
+) -> dict[str, Any]:
+    """Measure every model (latency interleaved) and compare each with the first.
+
+    arena: "on", "off" or "both" (the CPU memory arena, for the memory figures).
+    batches: extra batch sizes for the throughput figures.
+    sources: `.ort` path -> the `.onnx` it came from, whose graph gives params/MACs.
+    """
+    if arena not in ("on", "off", "both"):
+        raise EdgeKDError(f"arena must be on, off or both, not {arena!r}")
+    if threads < 1:
+        raise EdgeKDError(f"--threads must be at least 1, got {threads}")
+    files = [Path(p) for p in paths]
+    if not files:
+        raise EdgeKDError("no model given; pass one or more .onnx or .ort files")
+    arrays = load_data(data) if data is not None else None
+    sources = {str(Path(k)): Path(v) for k, v in (sources or {}).items()}
+
+    graphs = []
+    for f in files:
+        if f.suffix.lower() == ".ort" and str(f) in sources:
+            g = graph_stats(f)
+            src = graph_stats(sources[str(f)], shapes=shapes)
+            g.params, g.macs = src.params, src.macs
+            g.peak_activation_bytes = src.peak_activation_bytes
+            g.notes = [f"params/MACs/activations from {sources[str(f)].name}"]
+        else:
+            g = graph_stats(f, shapes=shapes)
+        graphs.append(g)
+
+    sessions = [_open(f, threads) for f in files]
+    feeds, resolved = [], []
+    for s in sessions:
+        x, r = make_feeds(s, shapes=shapes, batch=batch, data=arrays)
+        feeds.append(x)
+        resolved.append(r)
+    del sessions
+
+    overhead = lat.loop_overhead_ms(threads)
+    stats = lat.compare_latency(
+        files,
+        threads=threads,
+        batch=batch,
+        runs=runs,
+        warmup=warmup,
+        feeds=feeds,
+        duration=duration,
+    )
+    colds = [lat.cold_start(f, threads=threads, feeds=x) for f, x in zip(files, feeds, strict=True)]
+
+    extra = [b for b in dict.fromkeys(batches) if b != batch]
+    thr: list[list[dict]] = [[] for _ in files]
+    skipped: list[list[str]] = [[] for _ in files]
+    for b in extra:
+        able, bfeeds = [], []
+        for i, f in enumerate(files):
+            try:
+                x, _ = make_feeds(lat.make_session(f, threads), shapes=shapes, batch=b, data=arrays)
+            except EdgeKDError as e:  # e.g. a fixed batch of 1: skip this size for this model
+                skipped[i].append(f"throughput at batch {b} skipped: {e}")
+                continue
+            able.append(i)
+            bfeeds.append(x)
+        if not able:
+            continue
+        tr_runs = max(20, min(runs, 100) // 2)
+        tstats = lat.compare_latency(
+            [files[i] for i in able], threads=threads, batch=b, runs=tr_runs, warmup=5, feeds=bfeeds
+        )
+        for i, st in zip(able, tstats, strict=True):
+            thr[i].append(_throughput(b, st.p50))
+
+    artifacts = []
+    for i, f in enumerate(files):
+        st, g = stats[i], graphs[i]
+        latency = st.to_dict()
+        latency["loop_overhead"] = round(overhead, 5)
+        notes = [*(g.notes if g else []), *resolved[i].notes]
+        if st.p50 < TINY_FACTOR * overhead:
+            notes.append(
+                f"p50 {st.p50:.4f} ms is under {TINY_FACTOR}x the loop overhead "
+                f"({overhead:.4f} ms per call): differences this small are mostly the call path"
+            )
+        notes += skipped[i]
+        own = _throughput(batch, st.p50)
+        art: dict[str, Any] = {
+            "name": _names(files)[i],
+            "path": str(f),
+            "format": "ort" if f.suffix.lower() == ".ort" else "onnx",
+            **(g.to_dict() if g else {}),
+            "latency_ms": latency,
+            "cold_start_ms": colds[i].to_dict(),
+            "throughput": sorted([own, *thr[i]], key=lambda d: d["batch"]),
+            "memory_mb": None,
+            "inputs": resolved[i].to_dict(),
+            "notes": notes,
+        }
+        if g is not None and g.macs_by_op:
+            art["macs_by_op"] = g.macs_by_op
+        if memory:
+            mshapes = {k: list(v) for k, v in resolved[i].shapes.items()}
+            on = off = None
+            if arena in ("on", "both"):
+                on = measure_memory(f, threads=threads, batch=batch, arena=True, shapes=mshapes)
+            if arena in ("off", "both"):
+                off = measure_memory(f, threads=threads, batch=batch, arena=False, shapes=mshapes)
+            main = on or off
+            mem = main.to_dict()
+            if on is not None and off is not None:
+                mem["arena_off"] = {"peak": off.peak_mb, "added": off.added_mb}
+            art["memory_mb"] = mem
+            if main.cold_start_ms is not None:  # session + first run in a fresh process
+                art["cold_start_ms"]["fresh_process"] = round(main.cold_start_ms, 3)
+            if main.note:
+                notes.append(main.note)
+        artifacts.append(art)
+
+    first = artifacts[0]
+    comparison = []
+    for art in artifacts[1:]:
+        comparison.append(
+            {
+                "name": art["name"],
+                "baseline": first["name"],
+                "p50_ratio": _ratio(first["latency_ms"]["p50"], art["latency_ms"]["p50"]),
+                "p90_ratio": _ratio(first["latency_ms"]["p90"], art["latency_ms"]["p90"]),
+                "size_ratio": _ratio(first.get("size_bytes"), art.get("size_bytes")),
+                "macs_ratio": _ratio(first.get("macs"), art.get("macs")),
+                "memory_added_ratio": _ratio(
+                    (first["memory_mb"] or {}).get("added"), (art["memory_mb"] or {}).get("added")
+                ),
+            }
+        )
+    return {
+        "host": host_info(),
+        "settings": {
+            "threads": threads,
+            "batch": batch,
+            "runs": runs if duration is None else None,
+            "duration_s": duration,
+            "warmup": warmup,
+            "interleaved": len(files) > 1,
+        },
+        "artifacts": artifacts,
+        "comparison": comparison,
+    }
+
+
+def benchmark(
+    path: str | Path,
+    *,
+    threads: int = 1,
+    batch: int = 1,
+    runs: int = 200,
+    warmup: int = 20,
+    memory: bool = True,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """The report.json artifact measurement fields of one model file (see benchmark_many)."""
+    result = benchmark_many(
+        [path], threads=threads, batch=batch, runs=runs, warmup=warmup, memory=memory, **kwargs
+    )
+    return result["artifacts"][0]

@@ -1,0 +1,52 @@
+"""Built-in data sets, generated or bundled locally: nothing is downloaded at run time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from edgekd.data.bundle import DataBundle
+from edgekd.data.splits import stratified_split
+from edgekd.errors import EdgeKDError
+
+VAL_FRACTION = 0.1
+TEST_FRACTION = 0.2
+
+
+def _digits(seed: int) -> DataBundle:
+    """scikit-learn's bundled UCI digits: 1797 8x8 images, pixel values 0..16."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images.astype(np.float32) / 16.0 - 0.5) / 0.5
+    x = x[:, None, :, :]
+    y = d.target.astype(np.int64)
+    x_rest, y_rest, x_test, y_test = stratified_split(x, y, TEST_FRACTION, seed=0)
+    x_tr, y_tr, x_val, y_val = stratified_split(x_rest, y_rest, VAL_FRACTION, seed=seed)
+    return DataBundle("digits", x_tr, y_tr, x_val, y_val, x_test, y_test, num_classes=10)
+
+
+def _mnist1d(seed: int) -> DataBundle:
+    """The mnist1d paper's set: 5000 signals of length 40, its own 4000/1000 train/test split."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    state = np.random.get_state()
+    try:
+        d = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(state)
+    x, x_test = d["x"].astype(np.float32)[:, None, :], d["x_test"].astype(np.float32)[:, None, :]
+    y, y_test = d["y"].astype(np.int64), d["y_test"].astype(np.int64)
+    x_tr, y_tr, x_val, y_val = stratified_split(x, y, VAL_FRACTION, seed=seed)
+    return DataBundle("mnist1d", x_tr, y_tr, x_val, y_val, x_test, y_test, num_classes=10)
+
+
+BUILTIN: dict[str, Callable[[int], DataBundle]] = {"digits": _digits, "mnist1d": _mnist1d}
+
+
+def load_data(spec: str, seed: int = 0) -> DataBundle:
+    """Resolve a data spec (see design.md) into a validated DataBundle."""
+    if spec in BUILTIN:
+        return BUILTIN[spec](seed).validate()
+    raise EdgeKDError(f"unknown data spec '{spec}'; use one of: {', '.join(sorted(BUILTIN))}")

@@ -1,0 +1,16 @@
+"""Seeded stratified splits, so every run of the same config sees the same samples."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+
+def stratified_split(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (x_keep, y_keep, x_held, y_held) with `fraction` of each class held out."""
+    x_keep, x_held, y_keep, y_held = train_test_split(
+        x, y, test_size=fraction, stratify=y, random_state=seed
+    )
+    return x_keep, y_keep, x_held, y_held

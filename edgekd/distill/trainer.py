@@ -1,0 +1,151 @@
+"""One training loop for teachers (hard labels) and students (KD), nanoGPT-plain.
+
+Data sets here fit in memory, so batches are index slices of tensors on the device rather
+than a DataLoader: for tiny models the loader, not the math, would dominate the time.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+
+from edgekd.distill.losses import IGNORE, kd_loss, soft_targets
+
+TeacherFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 64
+    temperature: float = 4.0
+    alpha: float = 0.9
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class TrainResult:
+    best_val_accuracy: float
+    best_epoch: int
+    seconds: float
+    history: list[dict] = field(default_factory=list)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module | TeacherFn, x: np.ndarray, device: torch.device) -> np.ndarray:
+    """Logits for a whole array, in eval mode, in batches that fit any device."""
+    if isinstance(model, nn.Module):
+        model.eval().to(device)
+    out = [
+        model(torch.from_numpy(x[i : i + 1024]).to(device)).float().cpu()
+        for i in range(0, len(x), 1024)
+    ]
+    return torch.cat(out).numpy()
+
+
+def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, device: torch.device) -> float:
+    return float((predict_logits(model, x, device).argmax(1) == y).mean())
+
+
+def fit(
+    model: nn.Module,
+    x_train: np.ndarray,
+    y_train: np.ndarray | None,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    cfg: TrainConfig,
+    *,
+    teacher: TeacherFn | None = None,
+    cache_teacher: bool = True,
+    x_transfer: np.ndarray | None = None,
+    label: str = "train",
+) -> TrainResult:
+    """Train `model` in place and leave it holding the weights of its best validation epoch.
+
+    With a teacher, the loss is Hinton's KD; `cache_teacher` computes the teacher's logits on
+    the training set once and reuses them every epoch (valid because batches are not
+    augmented). `x_transfer` adds unlabelled samples (Hinton's transfer set) that learn from
+    the teacher's soft targets alone; y_train None makes the whole set unlabelled.
+    """
+    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    y_all = np.full(len(x_train), IGNORE, dtype=np.int64) if y_train is None else y_train
+    if x_transfer is not None and len(x_transfer):
+        if teacher is None:
+            raise ValueError("a transfer set needs a teacher: its samples have no labels")
+        x_train = np.concatenate([x_train, x_transfer.astype(x_train.dtype)])
+        y_all = np.concatenate([y_all, np.full(len(x_transfer), IGNORE, dtype=np.int64)])
+    x = torch.from_numpy(x_train).to(device)
+    y = torch.from_numpy(y_all).to(device)
+    cached = None
+    if teacher is not None and cache_teacher:
+        cached = soft_targets(
+            torch.from_numpy(predict_logits(teacher, x_train, device)), cfg.temperature
+        ).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, int(np.ceil(len(x) / cfg.batch_size)))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch
+    )
+    gen = torch.Generator().manual_seed(cfg.seed)
+    best_acc, best_epoch, best_state, history = -1.0, 0, None, []
+    start = time.perf_counter()
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("epoch {task.completed}/{task.total}"),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(label, total=cfg.epochs, status="")
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            order = torch.randperm(len(x), generator=gen).to(device)
+            total = 0.0
+            for i in range(0, len(x), cfg.batch_size):
+                idx = order[i : i + cfg.batch_size]
+                logits = model(x[idx])
+                if teacher is None:
+                    probs = None
+                elif cached is not None:
+                    probs = cached[idx]
+                else:
+                    with torch.no_grad():
+                        probs = soft_targets(teacher(x[idx]).float(), cfg.temperature)
+                loss = kd_loss(logits, y[idx], probs, temperature=cfg.temperature, alpha=cfg.alpha)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.item() * len(idx)
+            val_acc = accuracy(model, x_val, y_val, device)
+            history.append({"epoch": epoch, "loss": total / len(x), "val_accuracy": val_acc})
+            if val_acc > best_acc:
+                best_acc, best_epoch = val_acc, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            progress.update(
+                task,
+                advance=1,
+                status=f"loss {total / len(x):.4f}  val {val_acc:.4f}  best {best_acc:.4f}",
+            )
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(best_acc, best_epoch, time.perf_counter() - start, history)

@@ -1,0 +1,23 @@
+"""Accuracy of the file that ships: the ONNX artifact run by onnxruntime, never the torch object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgekd.bench.latency import make_session
+
+
+def onnx_logits(path: str | Path, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    session = make_session(path, threads=0)
+    name = session.get_inputs()[0].name
+    outs = [
+        session.run(None, {name: x[i : i + batch_size].astype(np.float32)})[0]
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(outs)
+
+
+def onnx_accuracy(path: str | Path, x: np.ndarray, y: np.ndarray) -> float:
+    return float((onnx_logits(path, x).argmax(1) == y).mean())

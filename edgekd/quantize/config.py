@@ -1,0 +1,76 @@
+"""What a quantization run is asked to do: the mode and the static-int8 settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edgekd.errors import EdgeKDError
+
+MODES = ("int8", "dynamic", "fp16")
+CHOOSE_MODES = ("auto", *MODES)
+
+
+class QuantConfig(BaseModel):
+    """Settings of one onnxruntime quantization.
+
+    The defaults are the configuration measured fastest on x86 for conv nets: uint8 activations,
+    int8 per-channel weights with reduce_range, QDQ format. onnxruntime's own default (int8
+    activations, per-tensor weights) is `QuantConfig.ort_default()`; on residual nets it leaves
+    convolutions whose input feeds two consumers in float (see design.md, "Measuring honestly").
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: Literal["QDQ", "QOperator"] = "QDQ"
+    activation_type: Literal["int8", "uint8"] = "uint8"
+    weight_type: Literal["int8", "uint8"] = "int8"
+    per_channel: bool = True
+    reduce_range: bool = True
+    calibrate_method: Literal["MinMax", "Entropy", "Percentile"] = "MinMax"
+    calibration_samples: int = Field(256, ge=1)
+    percentile: float = Field(99.999, gt=0, le=100)
+    op_types: tuple[str, ...] | None = None  # None: onnxruntime's default set for the mode
+
+    @classmethod
+    def ort_default(cls, **overrides) -> QuantConfig:
+        """onnxruntime quantize_static's defaults: QDQ, S8S8, per-tensor, MinMax."""
+        base = dict(
+            activation_type="int8", weight_type="int8", per_channel=False, reduce_range=False
+        )
+        return cls(**{**base, **overrides})
+
+    @property
+    def label(self) -> str:
+        """Short name, e.g. `qdq-u8s8-pc-rr`."""
+        bits = {"int8": "s8", "uint8": "u8"}
+        parts = [
+            "qdq" if self.format == "QDQ" else "qop",
+            bits[self.activation_type] + bits[self.weight_type],
+        ]
+        if self.per_channel:
+            parts.append("pc")
+        if self.reduce_range:
+            parts.append("rr")
+        if self.calibrate_method != "MinMax":
+            parts.append(self.calibrate_method.lower())
+        return "-".join(parts)
+
+    def qdq_twin(self) -> QuantConfig:
+        """The same numerics in QDQ format (the QDQ graph keeps float tensors to inspect)."""
+        return self.model_copy(update={"format": "QDQ"})
+
+
+def check_mode(mode: str, allowed: tuple[str, ...] = MODES) -> str:
+    if mode not in allowed:
+        raise EdgeKDError(f"unknown quantization mode {mode!r}: use one of {', '.join(allowed)}")
+    return mode
+
+
+# Candidates "auto" builds for every model; dynamic is added only for MatMul/Gemm-heavy models.
+AUTO_STATIC_CANDIDATES: tuple[tuple[str, QuantConfig], ...] = (
+    ("int8-qdq-s8s8", QuantConfig.ort_default()),
+    ("int8-qdq-u8s8-pc-rr", QuantConfig()),
+    ("int8-qop-u8s8-pc-rr", QuantConfig(format="QOperator")),
+)

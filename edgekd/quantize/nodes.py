@@ -1,0 +1,110 @@
+"""What actually runs in int8: count compute nodes in the graph onnxruntime executes.
+
+A QDQ file only says which tensors *may* be int8; onnxruntime decides at load time which
+DequantizeLinear -> Conv -> QuantizeLinear groups it fuses into an int8 kernel. So the count is
+taken on the optimized graph onnxruntime saves, not on the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from edgekd.quantize.data import load_onnx
+
+INT8_OPS = frozenset(
+    {
+        "QLinearConv",
+        "QLinearMatMul",
+        "QLinearConvTranspose",
+        "ConvInteger",
+        "MatMulInteger",
+        "MatMulIntegerToFloat",
+        "DynamicQuantizeMatMul",
+        "QGemm",
+        "QAttention",
+        "DynamicQuantizeLSTM",
+        "QOrderedMatMul",
+    }
+)
+FLOAT_OPS = frozenset(
+    {
+        "Conv",
+        "ConvTranspose",
+        "MatMul",
+        "Gemm",
+        "FusedConv",
+        "FusedGemm",
+        "FusedMatMul",
+        "NchwcConv",
+        "Attention",
+        "LSTM",
+        "GRU",
+    }
+)
+
+
+def count_int8_nodes(path: str | Path, *, level: str = "all") -> dict:
+    """Compute nodes running int8 vs float after onnxruntime's graph optimizations.
+
+    Returns {"int8": n, "float": m, "by_op": {op_type: count, ...}, "float_nodes": [names]}.
+    `level` is "extended" or "all" (the level a default session runs at).
+    """
+    load_onnx(path)  # clear error for a missing or non-ONNX file
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = {
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }[level]
+    opts.log_severity_level = 3
+    opts.intra_op_num_threads = 1
+    with tempfile.TemporaryDirectory(prefix="edgekd-opt-") as work:
+        opts.optimized_model_filepath = str(Path(work) / "optimized.onnx")
+        ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        nodes = list(onnx.load(opts.optimized_model_filepath).graph.node)
+    by_op = Counter(n.op_type for n in nodes)
+    return {
+        "int8": sum(c for op, c in by_op.items() if op in INT8_OPS),
+        "float": sum(c for op, c in by_op.items() if op in FLOAT_OPS),
+        "by_op": dict(sorted(by_op.items())),
+        "float_nodes": [n.name for n in nodes if n.op_type in FLOAT_OPS],
+    }
+
+
+def _dims(value_info: onnx.ValueInfoProto) -> list[int]:
+    return [d.dim_value if d.dim_value > 0 else 1 for d in value_info.type.tensor_type.shape.dim]
+
+
+def mac_split(model: onnx.ModelProto) -> dict[str, int]:
+    """Multiply-accumulates per sample in Conv vs MatMul/Gemm (shapes from shape inference)."""
+    with contextlib.suppress(Exception):  # estimates only: else the shapes the file declares
+        model = onnx.shape_inference.infer_shapes(model)
+    shapes = {
+        vi.name: _dims(vi)
+        for vi in [*model.graph.value_info, *model.graph.output, *model.graph.input]
+        if vi.type.HasField("tensor_type") and vi.type.tensor_type.HasField("shape")
+    }
+    weights = {t.name: list(t.dims) for t in model.graph.initializer}
+    macs = {"conv": 0, "matmul": 0}
+    for node in model.graph.node:
+        w = next((weights[i] for i in node.input[1:2] if i in weights), None)
+        out = shapes.get(node.output[0]) if node.output else None
+        if w is None or out is None:
+            continue
+        if node.op_type in ("Conv", "ConvTranspose"):
+            macs["conv"] += int(np.prod(w)) * int(np.prod(out[2:]))
+        elif node.op_type in ("MatMul", "Gemm"):
+            macs["matmul"] += int(np.prod(w)) * int(np.prod(out[1:-1]))
+    return macs
+
+
+def matmul_heavy(model: onnx.ModelProto) -> bool:
+    """True when MatMul/Gemm carry at least half of the multiply-accumulates."""
+    macs = mac_split(model)
+    return macs["matmul"] > 0 and macs["matmul"] >= macs["conv"]
