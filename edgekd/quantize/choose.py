@@ -20,7 +20,14 @@ from edgekd.bench.latency import compare_latency
 from edgekd.errors import EdgeKDError
 from edgekd.evaluate import onnx_accuracy, onnx_logits
 from edgekd.quantize.config import AUTO_STATIC_CANDIDATES, CHOOSE_MODES, QuantConfig, check_mode
-from edgekd.quantize.core import DYNAMIC_DEFAULT, DYNAMIC_MATMUL_OPS, Quantizer, ship
+from edgekd.quantize.core import (
+    DYNAMIC_DEFAULT,
+    DYNAMIC_MATMUL_OPS,
+    Quantizer,
+    check_out_path,
+    ship,
+    subsample,
+)
 from edgekd.quantize.data import check_array
 from edgekd.quantize.guard import accuracy_guard
 from edgekd.quantize.nodes import count_int8_nodes, matmul_heavy
@@ -119,18 +126,18 @@ def _check_classifier(path: Path, x: np.ndarray, y: np.ndarray) -> None:
 
 
 def _plan(
-    mode: str, quantizer: Quantizer, config: QuantConfig | None, n_calibration: int
+    mode: str, quantizer: Quantizer, config: QuantConfig | None, calibration_samples: int
 ) -> list[tuple[str, str, QuantConfig | None]]:
-    """(name, mode, config) of each candidate; built-in configs calibrate on every given row."""
+    """(name, mode, config) of each candidate."""
     if mode == "int8":
-        cfg = config or QuantConfig(calibration_samples=n_calibration)
+        cfg = config or QuantConfig(calibration_samples=calibration_samples)
         return [(f"int8-{cfg.label}", "int8", cfg)]
     if mode == "dynamic":
         return [("dynamic", "dynamic", config)]
     if mode == "fp16":
         return [("fp16", "fp16", None)]
     plan = [
-        (name, "int8", cfg.model_copy(update={"calibration_samples": n_calibration}))
+        (name, "int8", cfg.model_copy(update={"calibration_samples": calibration_samples}))
         for name, cfg in AUTO_STATIC_CANDIDATES
     ]
     if config is not None:
@@ -158,6 +165,7 @@ def choose_quantization(
     threads: int = 1,
     runs: int = 200,
     config: QuantConfig | None = None,
+    calibration_samples: int = 256,
     min_speedup: float = 1.05,
     guard_tries: int = 6,
 ) -> QuantizationChoice:
@@ -168,7 +176,9 @@ def choose_quantization(
     "int8", "dynamic" and "fp16" build only that variant (still measured). A static candidate that
     loses more than `max_accuracy_drop` (a fraction: 0.005 = 0.5 points) gets up to `guard_tries`
     of its most harmful layers kept in float. A candidate qualifies when its drop is within
-    tolerance and its p50 is at least `min_speedup` times faster than fp32's.
+    tolerance and its p50 is at least `min_speedup` times faster than fp32's. The built-in
+    configs calibrate on `calibration_samples` rows spread over `calibration`; an explicit
+    `config` uses its own count.
     """
     check_mode(mode, CHOOSE_MODES)
     if not 0 <= max_accuracy_drop <= 1:
@@ -176,7 +186,12 @@ def choose_quantization(
             f"max_accuracy_drop {max_accuracy_drop} is not a fraction in [0, 1]; "
             "0.005 means 0.5 points"
         )
+    if threads < 1 or runs < 1 or calibration_samples < 1 or min_speedup <= 0 or guard_tries < 0:
+        raise EdgeKDError(
+            "threads, runs and calibration_samples must be >= 1, min_speedup > 0, guard_tries >= 0"
+        )
     fp32_path = Path(fp32_path)
+    check_out_path(fp32_path, out_path)
     with tempfile.TemporaryDirectory(prefix="edgekd-choose-") as tmp:
         work = Path(tmp)
         quantizer = Quantizer(fp32_path, work)
@@ -194,7 +209,7 @@ def choose_quantization(
 
         candidates: list[Candidate] = []
         guarded: dict[str, list[str]] = {}  # QDQ-twin label -> layers its guard kept in float
-        for name, cand_mode, cfg in _plan(mode, quantizer, config, len(calibration)):
+        for name, cand_mode, cfg in _plan(mode, quantizer, config, calibration_samples):
             candidates.append(
                 _build(
                     quantizer,
@@ -207,7 +222,7 @@ def choose_quantization(
                     max_accuracy_drop,
                     val_x,
                     val_y,
-                    calibration[:PROBE_SAMPLES],
+                    subsample(calibration, PROBE_SAMPLES),
                     guard_tries,
                     guarded,
                 )
@@ -253,9 +268,8 @@ def choose_quantization(
             reason = (
                 f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
                 f"(p50 {best.p50_ms:.3f} vs {baseline.p50_ms:.3f} ms, {threads} thread(s), "
-                "batch 1) "
-                f"and loses {best.accuracy_drop * 100:.2f} points of top-1 accuracy "
-                f"(limit {max_accuracy_drop * 100:.2f})"
+                f"batch 1) and {_drop_text(best.accuracy_drop)} "
+                f"(limit {max_accuracy_drop * 100:.2f} points)"
             )
             if best.float_nodes_kept:
                 reason += f"; kept in float: {', '.join(best.float_nodes_kept)}"
@@ -333,6 +347,14 @@ def _build(
     cand.size_ratio_vs_fp32 = cand.size_bytes / fp32_size
     cand.int8_nodes, cand.float_compute_nodes = nodes["int8"], nodes["float"]
     return cand
+
+
+def _drop_text(drop: float) -> str:
+    if drop > 0:
+        return f"loses {drop * 100:.2f} points of top-1 accuracy"
+    if drop < 0:
+        return f"gains {-drop * 100:.2f} points of top-1 accuracy"
+    return "loses no top-1 accuracy"
 
 
 def _judge(c: Candidate, max_drop: float, min_speedup: float) -> None:

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from edgekd.errors import EdgeKDError
 from edgekd.quantize.choose import QuantizationChoice, choose_quantization
-from edgekd.quantize.config import CHOOSE_MODES, QuantConfig, check_mode
+from edgekd.quantize.config import CHOOSE_MODES, check_mode
 from edgekd.quantize.table import choice_table, why_not_lines
 
 
@@ -69,7 +69,6 @@ def run_quantize(
         raise EdgeKDError("--calibration-samples, --threads and --runs must be at least 1")
     x, y = load_npz(data)
     cal_x, val_x, val_y = split(x, y, calibration_samples)
-    config = QuantConfig(calibration_samples=calibration_samples) if mode == "int8" else None
     choice = choose_quantization(
         model,
         out,
@@ -80,7 +79,7 @@ def run_quantize(
         max_accuracy_drop=max_accuracy_drop / 100,
         threads=threads,
         runs=runs,
-        config=config,
+        calibration_samples=calibration_samples,
     )
     console = Console()
     if as_json:

@@ -102,6 +102,13 @@ def is_single_file(path: str | Path) -> bool:
     )
 
 
+def subsample(x: np.ndarray, n: int) -> np.ndarray:
+    """`n` rows spread evenly over `x` (a class-sorted array still calibrates on every class)."""
+    if len(x) <= n:
+        return x
+    return x[np.linspace(0, len(x) - 1, n).round().astype(int)]
+
+
 class Quantizer:
     """Builds quantized variants of one fp32 model inside a work directory."""
 
@@ -149,7 +156,7 @@ class Quantizer:
     def _static(self, out: Path, config: QuantConfig, exclude: list[str]) -> None:
         if self._calibration is None:
             raise EdgeKDError("static int8 quantization needs calibration data; pass calibration=X")
-        x = self._calibration[: config.calibration_samples]
+        x = subsample(self._calibration, config.calibration_samples)
         cache = self._cache_path(config, len(x))
         extra = (
             {"CalibPercentile": config.percentile}
@@ -203,6 +210,14 @@ class Quantizer:
         onnx.save(model, str(out))
 
 
+def check_out_path(fp32_path: str | Path, out_path: str | Path) -> None:
+    out = Path(out_path)
+    if out.suffix != ".onnx":
+        raise EdgeKDError(f"output path {out} should end in .onnx; pass e.g. model.int8.onnx")
+    if out.resolve() == Path(fp32_path).resolve():
+        raise EdgeKDError(f"output path {out} is the input model; pass a different --out path")
+
+
 def ship(src: Path, out_path: str | Path) -> Path:
     """Copy a built model to `out_path` atomically; it must be one self-contained file."""
     if not is_single_file(src):
@@ -231,6 +246,7 @@ def quantize_model(
     float16, float32 inputs and outputs kept). `nodes_to_exclude` names nodes kept in float.
     """
     check_mode(mode, MODES)
+    check_out_path(fp32_path, out_path)
     if mode == "int8" and calibration is None:
         raise EdgeKDError(
             "mode 'int8' needs calibration data: pass calibration=X (a few hundred rows)"

@@ -25,7 +25,8 @@ def _kept(names: list[str]) -> str:
 def choice_table(choice: QuantizationChoice) -> Table:
     table = Table(
         title=f"p50 at batch 1, {choice.threads} thread(s), {choice.runs} interleaved runs",
-        caption="int8 nodes: compute nodes onnxruntime runs in int8 / all compute nodes",
+        caption="retain: accuracy / fp32 accuracy; int8 nodes: compute nodes onnxruntime "
+        "runs in int8 / all compute nodes",
     )
     table.add_column("candidate", no_wrap=True)
     table.add_column("acc", justify="right")
