@@ -24,6 +24,15 @@ class _Group(click.Group):
             sys.exit(2)
 
 
+def _floats(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return [float(v) for v in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a comma-separated list of numbers") from None
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="edgekd")
 def main() -> None:
@@ -32,29 +41,104 @@ def main() -> None:
 
 @main.command()
 @click.option("--config", "config_file", type=click.Path(), help="YAML or TOML run config.")
-@click.option("--teacher", multiple=True, help="Teacher spec; repeat for an ensemble.")
-@click.option("--student", help="Student zoo name (mlp, cnn-tiny, dscnn, resnet-tiny).")
+@click.option(
+    "--teacher",
+    multiple=True,
+    help="Teacher: zoo name, weights.pt/.safetensors (+ --teacher-arch), TorchScript file, "
+    "model.onnx, module:callable or file.py:callable; repeat for an ensemble.",
+)
+@click.option("--teacher-arch", multiple=True, help="Architecture of state_dict teachers.")
+@click.option("--teacher-output", type=click.Choice(["auto", "logits", "probs"]))
+@click.option("--teacher-weight", type=float, multiple=True, help="Ensemble weight, per teacher.")
+@click.option(
+    "--trust-pickle/--no-trust-pickle",
+    default=None,
+    help="Allow unpickling a whole pickled module (runs code from the file).",
+)
+@click.option("--student", help="Student: zoo name[:width=W] or module:callable.")
 @click.option("--student-width", type=float, help="Width multiplier of the student.")
-@click.option("--data", help="Data spec: digits, mnist1d.")
-@click.option("--transfer", help="Unlabelled transfer set for the soft term, e.g. mnist1d:25000.")
+@click.option(
+    "--standardize/--no-standardize",
+    default=None,
+    help="Standardize inputs inside the student (default: on for tabular features).",
+)
+@click.option("--hint", multiple=True, help="TEACHER_LAYER:STUDENT_LAYER feature hint.")
+@click.option("--hint-weight", type=float, help="Weight of the hint (feature) loss.")
+@click.option(
+    "--data", help="Data: digits, mnist1d, path.npz, path.csv, image folder, module:callable."
+)
+@click.option("--label-column", help="CSV label column name (default: the last column).")
+@click.option("--image-size", type=int, help="Resize images to N x N.")
+@click.option("--image-mean", callback=_floats, help="Per-channel image mean, e.g. 0.5,0.5,0.5.")
+@click.option("--image-std", callback=_floats, help="Per-channel image std, e.g. 0.5,0.5,0.5.")
+@click.option(
+    "--transfer",
+    help="Unlabelled transfer set for the soft term: mnist1d:N, path.npz (key X) or path.csv.",
+)
 @click.option("--epochs", type=int, help="Distillation epochs.")
 @click.option("--teacher-epochs", type=int, help="Epochs for a teacher trained on the spot.")
-@click.option("--temperature", type=float, help="Softmax temperature T.")
-@click.option("--alpha", type=float, help="Weight of the soft (teacher) term.")
+@click.option(
+    "--temperature",
+    metavar="T|auto",
+    help="Softmax temperature T; auto: short search on the validation split.",
+)
+@click.option(
+    "--alpha",
+    metavar="A|auto",
+    help="Weight of the soft (teacher) term; auto: short search on the validation split.",
+)
+@click.option(
+    "--baseline/--no-baseline",
+    default=None,
+    help="Also train the student on hard labels alone; the report shows what KD added.",
+)
+@click.option("--prune-ratio", type=float, help="Fraction of channels removed, in [0, 1).")
+@click.option("--prune-method", help="structured (remove channels, default) or unstructured.")
+@click.option("--prune-steps", type=int, help="Prune + KD fine-tune in N steps.")
+@click.option("--prune-epochs", type=int, help="KD fine-tuning epochs after each prune step.")
+@click.option("--prune-importance", help="Channel importance: l2 (default) or taylor.")
+@click.option("--prune-scope", help="uniform (each layer, default) or global ratio.")
 @click.option("--quantize", type=click.Choice(["auto", "int8", "dynamic", "fp16", "none"]))
-@click.option("--max-accuracy-drop", type=float, help="Quantization tolerance (fraction).")
+@click.option(
+    "--max-accuracy-drop",
+    type=float,
+    help="Top-1 drop allowed by quantization, in percentage points (default 0.5).",
+)
+@click.option(
+    "--quant-format",
+    type=click.Choice(["qdq", "qoperator"]),
+    help="int8 graph format (--quantize int8 only; auto measures both).",
+)
+@click.option(
+    "--calibration-method",
+    type=click.Choice(["minmax", "entropy", "percentile"]),
+    help="int8 calibration (--quantize int8 only; auto uses minmax).",
+)
+@click.option("--calibration-samples", type=int, help="Training rows used to calibrate int8.")
 @click.option("--budget", help="Budget profile name or TOML file.")
 @click.option("--max-latency-ms", type=float, help="Override the budget's latency limit.")
 @click.option("--max-memory-mb", type=float, help="Override the budget's added-memory limit.")
 @click.option("--max-size-kb", type=float, help="Override the budget's file-size limit.")
 @click.option("--min-retention", type=float, help="Require this accuracy retention.")
 @click.option("--out", help="Run directory.")
+@click.option(
+    "--ort/--no-ort",
+    default=None,
+    help="Also write the final artifact as an .ort file + required_operators.config "
+    "(ONNX Runtime Mobile).",
+)
 @click.option("--seed", type=int)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
 def compress(config_file, **flags) -> None:
     """Distill, export, quantize and measure; exit 1 when the budget is missed."""
-    from edgekd.config import resolve_config
-    from edgekd.pipeline import compress as run_compress
+    try:
+        from edgekd.config import resolve_config
+        from edgekd.pipeline import compress as run_compress
+    except ImportError as e:
+        raise EdgeKDError(
+            f"edgekd compress needs the training extras ({e.name} is missing): "
+            "pip install 'edgekd[train]'"
+        ) from e
 
     flags["teacher"] = list(flags["teacher"]) or None
     result = run_compress(resolve_config(config_file, **flags))
@@ -108,6 +192,16 @@ def profiles(as_json: bool) -> None:
     from edgekd.bench.command import run_profiles
 
     run_profiles(as_json)
+
+
+@main.command()
+@click.argument("run_dir")
+def report(run_dir: str) -> None:
+    """Redraw report.md and report.html of RUN_DIR from its report.json."""
+    from edgekd.report.rerender import rerender
+
+    for path in rerender(run_dir):
+        click.echo(f"wrote {path}")
 
 
 @main.command()

@@ -6,16 +6,18 @@ The resolved config is saved in the run directory; loading it again reproduces t
 from __future__ import annotations
 
 import difflib
+import math
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-import tomllib
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from edgekd.errors import EdgeKDError
 
 QuantizeMode = Literal["auto", "int8", "dynamic", "fp16", "none"]
+AUTO = "auto"
 
 
 class CompressConfig(BaseModel):
@@ -27,15 +29,56 @@ class CompressConfig(BaseModel):
     transfer: str | None = Field(None, description="unlabelled transfer set, e.g. mnist1d:25000")
     teacher: list[str] = Field(default_factory=list, description="empty: built-in recipe")
     teacher_epochs: int = Field(20, ge=1)
+    teacher_arch: list[str] = Field(
+        default_factory=list,
+        description="architecture of state_dict teachers: zoo name or module:callable; "
+        "one for all weights files or one per weights file",
+    )
+    teacher_output: Literal["auto", "logits", "probs"] = "auto"
+    teacher_weight: list[float] = Field(
+        default_factory=list, description="ensemble weights, one per teacher (default equal)"
+    )
+    trust_pickle: bool = Field(False, description="allow unpickling whole-module .pt files")
+    hint: list[str] = Field(
+        default_factory=list, description="TEACHER_LAYER:STUDENT_LAYER feature hints (FitNets)"
+    )
+    hint_weight: float = Field(1.0, ge=0)
+    standardize: bool | None = Field(
+        None, description="standardize inputs inside the student; None: on for 1-D features"
+    )
+    label_column: str | None = Field(None, description="CSV label column (default: last)")
+    image_size: int | None = Field(None, ge=1, description="resize images to N x N")
+    image_mean: list[float] | None = Field(None, description="per-channel mean after /255")
+    image_std: list[float] | None = Field(None, description="per-channel std after /255")
     student: str = "dscnn"
     student_width: float = Field(1.0, gt=0)
     epochs: int = Field(60, ge=1)
-    temperature: float = Field(4.0, gt=0)
-    alpha: float = Field(0.9, ge=0, le=1)
+    # "auto": a short grid search on the validation split (distill/kd_search.py). The saved
+    # config keeps "auto" so a rerun searches again; the values chosen are in the report.
+    temperature: float | Literal["auto"] = Field(4.0, description="softmax T, or auto")
+    alpha: float | Literal["auto"] = Field(0.9, description="weight of the soft term, or auto")
+    baseline: bool = Field(
+        False, description="also train the student on hard labels alone, to show what KD added"
+    )
     lr: float = Field(3e-3, gt=0)
     batch_size: int = Field(64, ge=1)
+    prune_ratio: float = Field(
+        0.0, ge=0, lt=1, description="structured: fraction of channels removed; 0 = no pruning"
+    )
+    prune_method: Literal["structured", "unstructured"] = "structured"
+    prune_steps: int = Field(2, ge=1, description="prune + KD fine-tune, N times")
+    prune_epochs: int = Field(20, ge=0, description="KD fine-tuning epochs after each prune step")
+    prune_importance: Literal["l2", "taylor"] = "l2"
+    prune_scope: Literal["uniform", "global"] = "uniform"
     quantize: QuantizeMode = "auto"
-    max_accuracy_drop: float = Field(0.005, ge=0, le=1, description="fraction, 0.005 = 0.5 points")
+    max_accuracy_drop: float = Field(
+        0.5, ge=0, le=100, description="top-1 drop allowed by quantization, in percentage points"
+    )
+    quant_format: Literal["qdq", "qoperator"] = Field("qdq", description="--quantize int8 only")
+    calibration_method: Literal["minmax", "entropy", "percentile"] = Field(
+        "minmax", description="--quantize int8 only"
+    )
+    calibration_samples: int = Field(256, ge=1, description="train rows used to calibrate int8")
     budget: str = "iot"
     max_latency_ms: float | None = Field(None, gt=0, description="overrides the budget's limit")
     max_memory_mb: float | None = Field(None, gt=0)
@@ -43,8 +86,26 @@ class CompressConfig(BaseModel):
     min_retention: float | None = Field(None, gt=0)
     latency_runs: int = Field(300, ge=10)
     out: str = "runs/default"
+    ort: bool = Field(
+        False, description="also write the final artifact as .ort + required_operators.config"
+    )
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @field_validator("temperature", "alpha", mode="before")
+    @classmethod
+    def _number_or_auto(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(v, str) and v.strip().lower() == AUTO:
+            return AUTO
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number or 'auto'") from None
+        if info.field_name == "temperature" and not (math.isfinite(x) and x > 0):
+            raise ValueError("must be a number > 0 or 'auto'")
+        if info.field_name == "alpha" and not 0 <= x <= 1:
+            raise ValueError("must be a number in [0, 1] or 'auto'")
+        return x
 
 
 def _explain(err: ValidationError, fields: list[str]) -> str:

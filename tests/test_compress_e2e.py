@@ -36,7 +36,7 @@ def test_default_chain_writes_every_artifact_and_exits_0(run):
     assert result.exit_code == 0, result.output
     names = {p.name for p in run_dir.iterdir()}
     assert {"config.yaml", "teacher.onnx", "student.onnx", "student.pt", "report.json",
-            "report.md", "manifest.json"} <= names  # fmt: skip
+            "report.md", "report.html", "manifest.json"} <= names  # fmt: skip
     assert not [n for n in names if n.endswith((".data", ".tmp")) or n.startswith(".")]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "done"

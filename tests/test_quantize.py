@@ -6,6 +6,8 @@ fake so the test checks the decision logic, not the (shared, noisy) host.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -21,12 +23,17 @@ from edgekd.errors import EdgeKDError
 from edgekd.evaluate import onnx_accuracy
 from edgekd.export import export_onnx
 from edgekd.quantize import (
+    Candidate,
     QuantConfig,
     choose_quantization,
     count_int8_nodes,
     quantize_model,
 )
+from edgekd.quantize.choose import best_rejected
+from edgekd.quantize.config import compress_options, ignored_settings
 from edgekd.quantize.core import is_single_file
+from edgekd.quantize.table import HEADERS as TABLE_HEADERS
+from edgekd.quantize.table import candidate_rows
 
 N_CAL = 200
 
@@ -112,6 +119,7 @@ def _node_with_weight(path, weight_name: str) -> str:
 def res_model(tmp_path_factory, data):
     x, y = data
     torch.set_num_threads(1)
+    torch.manual_seed(0)  # the initial weights must not depend on which tests ran first
     model = _train(ResCNN(), x[N_CAL:], y[N_CAL:], epochs=4, lr=1e-2)
     return export_onnx(model, torch.from_numpy(x[:2]), tmp_path_factory.mktemp("q") / "res.onnx")
 
@@ -120,6 +128,7 @@ def res_model(tmp_path_factory, data):
 def spiky_model(tmp_path_factory, data):
     x, y = data
     torch.set_num_threads(1)
+    torch.manual_seed(0)
     model = _train(SpikyCNN(), x[N_CAL:], y[N_CAL:], epochs=6, lr=3e-3).add_outlier()
     return export_onnx(model, torch.from_numpy(x[:2]), tmp_path_factory.mktemp("q") / "spiky.onnx")
 
@@ -181,6 +190,60 @@ def test_int8_slower_than_fp32_ships_fp32(res_model, data, tmp_path, monkeypatch
         assert c.latency_ratio_vs_fp32 == pytest.approx(1.6)
     assert "fp32 ships" in choice.reason
     assert choice.to_dict()["shipped"] == "fp32"
+
+
+def test_keep_best_writes_fastest_accurate_candidate_when_fp32_ships(
+    res_model, data, tmp_path, monkeypatch
+):
+    fake_latency(monkeypatch, quantized_p50=[1.6, 1.3, 1.4])
+    out = tmp_path / "res.int8.onnx"
+    choice = _choose(res_model, data, out, max_accuracy_drop=0.05, keep_best=True)
+
+    assert choice.shipped == "fp32" and choice.path is None  # nothing qualified: fp32 ships
+    assert choice.written == "int8-qdq-u8s8-pc-rr" and choice.written_path == out
+    assert out.exists() and is_single_file(out)
+    assert "written to res.int8.onnx for comparison only" in choice.reason
+    saved = choice.to_dict()
+    assert json.loads(json.dumps(saved)) == saved
+    verdicts = {c["name"]: c["verdict"] for c in saved["candidates"]}
+    assert verdicts["int8-qdq-u8s8-pc-rr"] == "too slow (file kept)"
+    assert verdicts["int8-qdq-s8s8"] == "too slow" and saved["baseline"]["verdict"] == "shipped"
+    assert saved["max_accuracy_drop"] == 0.05 and saved["max_accuracy_drop_points"] == 5.0
+
+    rows = candidate_rows(saved)
+    assert [r[0] for r in rows] == ["fp32", *(c.name for c in choice.candidates)]
+    assert len(rows[0]) == len(TABLE_HEADERS)
+    u8 = rows[2]
+    assert u8[4] == "1.30"  # p50 ratio vs fp32
+    cand = choice.candidates[1]
+    assert u8[6] == f"{cand.int8_nodes}/{cand.float_compute_nodes}" and cand.int8_nodes > 0
+
+
+def _cand(name: str, drop: float, p50: float) -> Candidate:
+    nan = float("nan")
+    return Candidate(name, "int8", 0.9 - drop, drop, p50, p50, 1, nan, 1)
+
+
+def test_best_rejected_is_fastest_accurate_else_most_accurate():
+    fast_bad, slow_ok, slower_ok = _cand("a", 0.03, 0.5), _cand("b", 0.0, 1.3), _cand("c", 0, 1.4)
+    assert best_rejected([fast_bad, slower_ok, slow_ok], max_drop=0.005).name == "b"
+    worse = _cand("d", 0.05, 0.4)
+    assert best_rejected([worse, fast_bad], max_drop=0.005).name == "a"
+    assert best_rejected([], max_drop=0.005) is None
+
+
+def test_compress_options_map_flags_onto_configs():
+    opts = compress_options("int8", "qoperator", "percentile", 64)
+    assert opts["calibration_samples"] == 64
+    assert opts["config"] == QuantConfig(
+        format="QOperator", calibrate_method="Percentile", calibration_samples=64
+    )
+    assert opts["config"].label == "qop-u8s8-pc-rr-percentile"
+    assert compress_options("auto", "qdq", "minmax", 256) == {"calibration_samples": 256}
+    assert ignored_settings("auto", "qdq", "minmax") is None
+    assert "int8 only" in ignored_settings("auto", "qoperator", "minmax")
+    with pytest.raises(EdgeKDError, match="unknown calibration method"):
+        compress_options("int8", "qdq", "kl", 64)
 
 
 def test_fastest_accurate_candidate_ships(res_model, data, tmp_path, monkeypatch):

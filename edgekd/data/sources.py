@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from edgekd.data.bundle import DataBundle
 from edgekd.data.splits import stratified_split
 from edgekd.errors import EdgeKDError
+from edgekd.loading import is_callable_spec
 
 VAL_FRACTION = 0.1
 TEST_FRACTION = 0.2
@@ -45,8 +47,49 @@ def _mnist1d(seed: int) -> DataBundle:
 BUILTIN: dict[str, Callable[[int], DataBundle]] = {"digits": _digits, "mnist1d": _mnist1d}
 
 
-def load_data(spec: str, seed: int = 0) -> DataBundle:
-    """Resolve a data spec (see design.md) into a validated DataBundle."""
+def load_data(
+    spec: str,
+    seed: int = 0,
+    *,
+    label_column: str | None = None,
+    image_size: int | None = None,
+    image_mean: list[float] | None = None,
+    image_std: list[float] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> DataBundle:
+    """Resolve a data spec (see design.md) into a validated DataBundle.
+
+    `digits`, `mnist1d`, `path.npz`, `path.csv`, `path/` (image folder), `module:callable`
+    or `file.py:callable`. Every problem is an EdgeKDError naming the file and the fix.
+    """
     if spec in BUILTIN:
         return BUILTIN[spec](seed).validate()
-    raise EdgeKDError(f"unknown data spec '{spec}'; use one of: {', '.join(sorted(BUILTIN))}")
+    path = Path(spec)
+    if path.suffix == ".npz":
+        from edgekd.data.npz import load_npz
+
+        return load_npz(path, seed)
+    if path.suffix == ".csv":
+        from edgekd.data.csv import load_csv
+
+        return load_csv(path, seed, label_column)
+    if path.is_dir():
+        from edgekd.data.images import load_image_folder
+
+        return load_image_folder(
+            path, seed, size=image_size, mean=image_mean, std=image_std, warn=warn
+        )
+    if not path.exists() and is_callable_spec(spec):
+        from edgekd.data.callables import load_callable_data
+
+        return load_callable_data(spec, seed)
+    if path.suffix or "/" in spec or "\\" in spec:
+        if not path.exists():
+            raise EdgeKDError(f"data path '{spec}' not found; check the path")
+        raise EdgeKDError(
+            f"data file '{spec}' has an unsupported type; use .npz, .csv or a folder of images"
+        )
+    raise EdgeKDError(
+        f"unknown data spec '{spec}'; use one of: {', '.join(sorted(BUILTIN))}, a .npz or "
+        ".csv file, an image folder, or module:callable"
+    )

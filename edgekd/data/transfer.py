@@ -6,6 +6,8 @@ In Hinton's sense the distilled model may learn on data the teacher never saw; t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from edgekd.data.bundle import DataBundle
@@ -18,27 +20,63 @@ def _mnist1d(count: int, seed: int) -> np.ndarray:
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
-    args.num_samples, args.seed, args.train_split = count, MNIST1D_TRANSFER_SEED + seed, 1.0
+    # make_dataset draws num_samples // 10 per class: round up, then keep exactly `count`
+    per_class_total = -(-count // 10) * 10
+    args.num_samples, args.seed = per_class_total, MNIST1D_TRANSFER_SEED + seed
+    args.train_split = 1.0
     state = np.random.get_state()
     try:
         x = make_dataset(args)["x"]
     finally:
         np.random.set_state(state)
-    return x.astype(np.float32)[:, None, :]
+    return x.astype(np.float32)[:count, None, :]  # already shuffled across classes
 
 
 GENERATORS = {"mnist1d": _mnist1d}
 
 
-def load_transfer(spec: str, data: DataBundle, seed: int = 0) -> np.ndarray:
-    """Resolve `name:N`; the samples must have the shape the task's model takes."""
-    name, _, count = spec.partition(":")
-    if name not in GENERATORS or not count.isdigit() or int(count) < 1:
-        raise EdgeKDError(
-            f"transfer spec '{spec}' not understood; use one of "
-            f"{', '.join(f'{g}:N' for g in GENERATORS)} with N > 0 samples"
-        )
-    x = GENERATORS[name](int(count), seed)
+def _from_file(path: Path, label_column: str | None) -> np.ndarray:
+    if path.suffix == ".npz":
+        from edgekd.data.npz import read_npz
+
+        arrays = read_npz(path, "transfer set")
+        if "X" not in arrays:
+            raise EdgeKDError(
+                f"transfer set '{path}' has keys [{', '.join(sorted(arrays))}]; it needs 'X' "
+                "(unlabelled samples)"
+            )
+        x = arrays["X"]
+    else:
+        from edgekd.data.csv import read_features
+
+        x = read_features(path, label_column)
+    if x.dtype.kind not in "fiub":
+        raise EdgeKDError(f"transfer set '{path}': X has type {x.dtype}; it must be numeric")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if len(x) == 0:
+        raise EdgeKDError(f"transfer set '{path}' is empty (0 samples)")
+    if not np.isfinite(x).all():
+        raise EdgeKDError(f"transfer set '{path}' contains NaN or inf; clean or drop those rows")
+    return x
+
+
+def load_transfer(
+    spec: str, data: DataBundle, seed: int = 0, *, label_column: str | None = None
+) -> np.ndarray:
+    """Resolve `name:N`, `path.npz` (key X) or `path.csv`; samples must fit the task's model."""
+    path = Path(spec)
+    if path.suffix in (".npz", ".csv"):
+        if not path.is_file():
+            raise EdgeKDError(f"transfer set '{spec}' not found; check the path")
+        x = _from_file(path, label_column)
+    else:
+        name, _, count = spec.partition(":")
+        if name not in GENERATORS or not count.isdigit() or int(count) < 1:
+            raise EdgeKDError(
+                f"transfer spec '{spec}' not understood; use a .npz (key X), a .csv, or one of "
+                f"{', '.join(f'{g}:N' for g in GENERATORS)} with N > 0 samples"
+            )
+        x = GENERATORS[name](int(count), seed)
     if x.shape[1:] != data.input_shape:
         raise EdgeKDError(
             f"transfer set '{spec}' has inputs of shape {x.shape[1:]} but data "

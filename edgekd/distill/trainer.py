@@ -74,6 +74,7 @@ def fit(
     teacher: TeacherFn | None = None,
     cache_teacher: bool = True,
     x_transfer: np.ndarray | None = None,
+    hint_loss: nn.Module | None = None,
     label: str = "train",
 ) -> TrainResult:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
@@ -82,6 +83,8 @@ def fit(
     the training set once and reuses them every epoch (valid because batches are not
     augmented). `x_transfer` adds unlabelled samples (Hinton's transfer set) that learn from
     the teacher's soft targets alone; y_train None makes the whole set unlabelled.
+    `hint_loss(x_batch)` (distill/hints.py, used inside its `attached()` block) adds a
+    feature-matching term; its adapters are optimized with the model.
     """
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
@@ -99,7 +102,10 @@ def fit(
         cached = soft_targets(
             torch.from_numpy(predict_logits(teacher, x_train, device)), cfg.temperature
         ).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    params = list(model.parameters())
+    if hint_loss is not None:  # FitNets adapters (distill/hints.py) learn with the student
+        params += list(hint_loss.to(device).parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, int(np.ceil(len(x) / cfg.batch_size)))
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch
@@ -131,6 +137,8 @@ def fit(
                     with torch.no_grad():
                         probs = soft_targets(teacher(x[idx]).float(), cfg.temperature)
                 loss = kd_loss(logits, y[idx], probs, temperature=cfg.temperature, alpha=cfg.alpha)
+                if hint_loss is not None:
+                    loss = loss + hint_loss(x[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -77,21 +77,31 @@ class QuantizationChoice:
     max_accuracy_drop: float
     threads: int
     runs: int
+    written: str | None = None  # the candidate in the output file (shipped, or kept to compare)
+    written_path: Path | None = None
 
     @property
     def shipped_candidate(self) -> Candidate:
         return next((c for c in self.candidates if c.name == self.shipped), self.baseline)
 
     def to_dict(self) -> dict:
+        """JSON-safe; drops are fractions (0.005 = 0.5 points), each candidate has a verdict."""
+
+        def entry(c: Candidate) -> dict:
+            return {**c.to_dict(), "verdict": verdict(c, self.shipped, self.written)}
+
         return _clean(
             {
                 "shipped": self.shipped,
                 "path": str(self.path) if self.path else None,
+                "written": self.written,
+                "written_path": str(self.written_path) if self.written_path else None,
                 "reason": self.reason,
                 "max_accuracy_drop": self.max_accuracy_drop,
+                "max_accuracy_drop_points": self.max_accuracy_drop * 100,
                 "latency": {"threads": self.threads, "batch": 1, "runs": self.runs},
-                "baseline": self.baseline.to_dict(),
-                "candidates": [c.to_dict() for c in self.candidates],
+                "baseline": entry(self.baseline),
+                "candidates": [entry(c) for c in self.candidates],
             }
         )
 
@@ -168,6 +178,7 @@ def choose_quantization(
     calibration_samples: int = 256,
     min_speedup: float = 1.05,
     guard_tries: int = 6,
+    keep_best: bool = False,
 ) -> QuantizationChoice:
     """Build, measure and pick; the winner is copied to `out_path`, fp32 ships otherwise.
 
@@ -179,6 +190,10 @@ def choose_quantization(
     tolerance and its p50 is at least `min_speedup` times faster than fp32's. The built-in
     configs calibrate on `calibration_samples` rows spread over `calibration`; an explicit
     `config` uses its own count.
+
+    `keep_best`: when fp32 ships, still write the best built candidate to `out_path` so it can be
+    measured beside fp32 (`choice.written`; `choice.path` stays None because it did not ship).
+    The best is the fastest candidate within the accuracy tolerance, else the most accurate one.
     """
     check_mode(mode, CHOOSE_MODES)
     if not 0 <= max_accuracy_drop <= 1:
@@ -274,17 +289,41 @@ def choose_quantization(
             if best.float_nodes_kept:
                 reason += f"; kept in float: {', '.join(best.float_nodes_kept)}"
             shipped, path = best.name, Path(out_path)
+            written, written_path = best.name, path
         else:
             reason = "fp32 ships, no quantized candidate qualified: " + "; ".join(
                 f"{c.name} {c.why_not}" for c in candidates
             )
             shipped, path = "fp32", None
+            written, written_path = None, None
+            kept = best_rejected(built, max_accuracy_drop) if keep_best else None
+            if kept is not None:
+                written, written_path = kept.name, ship(kept.path, out_path)
+                reason += f"; {kept.name} is written to {written_path.name} for comparison only"
         for c in candidates:
             c.path = None  # the temporary files are gone after this block
         baseline.path = fp32_path
     return QuantizationChoice(
-        shipped, path, reason + ".", candidates, baseline, max_accuracy_drop, threads, runs
+        shipped,
+        path,
+        reason + ".",
+        candidates,
+        baseline,
+        max_accuracy_drop,
+        threads,
+        runs,
+        written,
+        written_path,
     )
+
+
+def best_rejected(built: list[Candidate], max_drop: float) -> Candidate | None:
+    """The candidate worth keeping when none ships: the fastest of those accurate enough (only
+    speed kept it out), else the most accurate (fastest among equals)."""
+    accurate = [c for c in built if c.accuracy_drop <= max_drop]
+    if accurate:
+        return min(accurate, key=lambda c: c.p50_ms)
+    return min(built, key=lambda c: (-c.accuracy, c.p50_ms), default=None)
 
 
 def _build(
@@ -380,7 +419,7 @@ def _judge(c: Candidate, max_drop: float, min_speedup: float) -> None:
     c.why_not = " and ".join(problems)
 
 
-def verdict(c: Candidate, shipped: str) -> str:
+def verdict(c: Candidate, shipped: str, written: str | None = None) -> str:
     """One or two words for a table cell; `why_not` has the sentence."""
     if c.name == shipped:
         return "shipped"
@@ -395,4 +434,5 @@ def verdict(c: Candidate, shipped: str) -> str:
         words.append("inaccurate")
     if "fp32 (p50" in c.why_not:
         words.append("too slow")
-    return ", ".join(words) or "rejected"
+    text = ", ".join(words) or "rejected"
+    return f"{text} (file kept)" if c.name == written else text

@@ -11,7 +11,7 @@ from rich.console import Console
 from edgekd.errors import EdgeKDError
 from edgekd.quantize.choose import QuantizationChoice, choose_quantization
 from edgekd.quantize.config import CHOOSE_MODES, check_mode
-from edgekd.quantize.table import choice_table, why_not_lines
+from edgekd.quantize.table import rich_table, why_lines
 
 
 def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +85,9 @@ def run_quantize(
     if as_json:
         console.print_json(json.dumps(choice.to_dict()))
         return choice
-    console.print(choice_table(choice))
-    for line in why_not_lines(choice):
+    summary = choice.to_dict()
+    console.print(rich_table(summary))
+    for line in why_lines(summary):
         console.print(f"  {line}", soft_wrap=True, highlight=False)
     if choice.path is not None:
         console.print(f"shipped {choice.shipped}: wrote {choice.path}")

@@ -74,3 +74,40 @@ AUTO_STATIC_CANDIDATES: tuple[tuple[str, QuantConfig], ...] = (
     ("int8-qdq-u8s8-pc-rr", QuantConfig()),
     ("int8-qop-u8s8-pc-rr", QuantConfig(format="QOperator")),
 )
+
+
+_FORMATS = {"qdq": "QDQ", "qoperator": "QOperator"}
+_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+
+
+def compress_options(
+    mode: str, quant_format: str, calibration_method: str, calibration_samples: int
+) -> dict:
+    """`choose_quantization` keyword arguments for compress's flags (lower-case CLI spellings).
+
+    The format and calibration method shape the single candidate of mode "int8"; "auto" builds
+    its own measured set (calibrated on `calibration_samples` rows), the other modes need none.
+    """
+    fmt, method = _FORMATS.get(quant_format.lower()), _METHODS.get(calibration_method.lower())
+    if fmt is None:
+        raise EdgeKDError(f"unknown quantization format {quant_format!r}: use qdq or qoperator")
+    if method is None:
+        raise EdgeKDError(
+            f"unknown calibration method {calibration_method!r}: use minmax, entropy or percentile"
+        )
+    options: dict = {"calibration_samples": calibration_samples}
+    if mode == "int8":
+        options["config"] = QuantConfig(
+            format=fmt, calibrate_method=method, calibration_samples=calibration_samples
+        )
+    return options
+
+
+def ignored_settings(mode: str, quant_format: str, calibration_method: str) -> str | None:
+    """A warning when format/method flags were set for a mode that does not use them."""
+    if mode == "int8" or (quant_format.lower(), calibration_method.lower()) == ("qdq", "minmax"):
+        return None
+    return (
+        f"--quant-format/--calibration-method apply to --quantize int8 only; "
+        f"--quantize {mode} builds its own candidates"
+    )

@@ -81,8 +81,8 @@ def _dims(value_info: onnx.ValueInfoProto) -> list[int]:
     return [d.dim_value if d.dim_value > 0 else 1 for d in value_info.type.tensor_type.shape.dim]
 
 
-def mac_split(model: onnx.ModelProto) -> dict[str, int]:
-    """Multiply-accumulates per sample in Conv vs MatMul/Gemm (shapes from shape inference)."""
+def node_macs(model: onnx.ModelProto) -> dict[str, tuple[str, int]]:
+    """Per Conv/MatMul/Gemm node name: (op type, multiply-accumulates per sample)."""
     with contextlib.suppress(Exception):  # estimates only: else the shapes the file declares
         model = onnx.shape_inference.infer_shapes(model)
     shapes = {
@@ -91,16 +91,24 @@ def mac_split(model: onnx.ModelProto) -> dict[str, int]:
         if vi.type.HasField("tensor_type") and vi.type.tensor_type.HasField("shape")
     }
     weights = {t.name: list(t.dims) for t in model.graph.initializer}
-    macs = {"conv": 0, "matmul": 0}
+    out: dict[str, tuple[str, int]] = {}
     for node in model.graph.node:
         w = next((weights[i] for i in node.input[1:2] if i in weights), None)
-        out = shapes.get(node.output[0]) if node.output else None
-        if w is None or out is None:
+        shape = shapes.get(node.output[0]) if node.output else None
+        if w is None or shape is None:
             continue
         if node.op_type in ("Conv", "ConvTranspose"):
-            macs["conv"] += int(np.prod(w)) * int(np.prod(out[2:]))
+            out[node.name] = (node.op_type, int(np.prod(w)) * int(np.prod(shape[2:])))
         elif node.op_type in ("MatMul", "Gemm"):
-            macs["matmul"] += int(np.prod(w)) * int(np.prod(out[1:-1]))
+            out[node.name] = (node.op_type, int(np.prod(w)) * int(np.prod(shape[1:-1])))
+    return out
+
+
+def mac_split(model: onnx.ModelProto) -> dict[str, int]:
+    """Multiply-accumulates per sample in Conv vs MatMul/Gemm (shapes from shape inference)."""
+    macs = {"conv": 0, "matmul": 0}
+    for op, n in node_macs(model).values():
+        macs["conv" if op.startswith("Conv") else "matmul"] += n
     return macs
 
 

@@ -1,69 +1,85 @@
-"""A rich table of the candidates, for the command line."""
+"""The candidates table: one row builder for report.md, the compress summary and `edgekd quantize`.
+
+Rows are built from `QuantizationChoice.to_dict()` (the `quantization` section of report.json), so
+a report read back from disk renders exactly like a choice made a moment ago.
+"""
 
 from __future__ import annotations
 
-import math
-
 from rich.table import Table
 
-from edgekd.quantize.choose import Candidate, QuantizationChoice, verdict
+HEADERS = [
+    "candidate",
+    "accuracy",
+    "retention",
+    "p50 ms",
+    "p50/fp32",
+    "size/fp32",
+    "int8/float nodes",
+    "kept in float",
+    "verdict",
+]
+RIGHT = {"accuracy", "retention", "p50 ms", "p50/fp32", "size/fp32", "int8/float nodes"}
 
 
 def _num(value: float | None, fmt: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return fmt.format(value)
+    return "-" if value is None else fmt.format(value)
 
 
 def _kept(names: list[str]) -> str:
-    text = ", ".join(names)
     if not names:
         return "-"
-    return text if len(text) <= 24 else f"{len(names)} layers"
+    if len(names) <= 2:
+        return ", ".join(names)
+    return f"{names[0]}, {names[1]} +{len(names) - 2} more"
 
 
-def choice_table(choice: QuantizationChoice) -> Table:
-    table = Table(
-        title=f"p50 at batch 1, {choice.threads} thread(s), {choice.runs} interleaved runs",
-        caption="retain: accuracy / fp32 accuracy; int8 nodes: compute nodes onnxruntime "
-        "runs in int8 / all compute nodes",
+def candidate_row(c: dict) -> list[str]:
+    built = c.get("p50_ms") is not None or c.get("mode") == "fp32"
+    return [
+        c["name"],
+        _num(c.get("accuracy"), "{:.4f}"),
+        _num(c.get("retention"), "{:.2%}"),
+        _num(c.get("p50_ms"), "{:.4f}"),
+        _num(c.get("latency_ratio_vs_fp32"), "{:.2f}"),
+        _num(c.get("size_ratio_vs_fp32"), "{:.2f}"),
+        f"{c['int8_nodes']}/{c['float_compute_nodes']}" if built else "-",
+        _kept(c.get("float_nodes_kept") or []),
+        c.get("verdict", ""),
+    ]
+
+
+def candidate_rows(quant: dict) -> list[list[str]]:
+    """fp32 first, then every candidate in the order it was built."""
+    return [candidate_row(c) for c in [quant["baseline"], *quant["candidates"]]]
+
+
+def caption(quant: dict) -> str:
+    lat = quant["latency"]
+    return (
+        f"Validation split; p50 at batch {lat['batch']}, {lat['threads']} thread(s), "
+        f"{lat['runs']} runs, all candidates interleaved. retention = accuracy / fp32 accuracy "
+        f"(tolerance {quant['max_accuracy_drop'] * 100:.2f} points). int8/float nodes: compute "
+        f"nodes onnxruntime runs in int8 / in float after its graph optimizations."
     )
-    table.add_column("candidate", no_wrap=True)
-    table.add_column("acc", justify="right")
-    table.add_column("retain", justify="right")
-    table.add_column("p50 ms", justify="right")
-    table.add_column("p50/fp32", justify="right")
-    table.add_column("size/fp32", justify="right")
-    table.add_column("int8 nodes", justify="right")
-    table.add_column("kept float")
-    table.add_column("verdict")
-
-    def row(c: Candidate) -> None:
-        table.add_row(
-            c.name,
-            _num(c.accuracy, "{:.4f}"),
-            _num(c.retention, "{:.2%}"),
-            _num(c.p50_ms, "{:.3f}"),
-            _num(c.latency_ratio_vs_fp32, "{:.2f}"),
-            _num(c.size_ratio_vs_fp32, "{:.2f}"),
-            f"{c.int8_nodes}/{c.int8_nodes + c.float_compute_nodes}",
-            _kept(c.float_nodes_kept),
-            verdict(c, choice.shipped),
-            style="bold green" if c.name == choice.shipped else None,
-        )
-
-    row(choice.baseline)
-    for c in choice.candidates:
-        row(c)
-    return table
 
 
-def why_not_lines(choice: QuantizationChoice) -> list[str]:
+def why_lines(quant: dict) -> list[str]:
     """Per candidate: why it did not ship, and which layers the accuracy guard kept in float."""
     lines = []
-    for c in choice.candidates:
-        if c.why_not and c.name != choice.shipped:
-            lines.append(f"{c.name}: {c.why_not}")
-        if c.float_nodes_kept:
-            lines.append(f"{c.name}: kept in float: {', '.join(c.float_nodes_kept)}")
+    for c in quant["candidates"]:
+        if c.get("why_not") and c["name"] != quant["shipped"]:
+            lines.append(f"{c['name']}: {c['why_not']}")
+        if c.get("float_nodes_kept"):
+            lines.append(f"{c['name']}: kept in float: {', '.join(c['float_nodes_kept'])}")
     return lines
+
+
+def rich_table(quant: dict, title: str | None = None) -> Table:
+    table = Table(title=title or "quantization candidates", caption=caption(quant))
+    for h in HEADERS:
+        justify = "right" if h in RIGHT else "left"
+        table.add_column(h, justify=justify, no_wrap=h in ("candidate", "verdict"))
+    for row in candidate_rows(quant):
+        table.add_row(*row, style="bold green" if row[0] == quant["shipped"] else None)
+    return table

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import platform
 from importlib.metadata import version
 from typing import Any
 
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from edgekd.bench.run import host_info as bench_host_info
 
 
 def host_info() -> dict[str, Any]:
-    return {
-        "cpu": _cpu_name(),
-        "cores": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "onnxruntime": version("onnxruntime"),
-        "onnx": version("onnx"),
-        "torch": version("torch"),
-    }
+    """The bench package's host facts plus the training-side library versions."""
+    return {**bench_host_info(), "onnx": version("onnx"), "torch": version("torch")}
 
 
 def build_report(

@@ -1,0 +1,127 @@
+"""Arrays a user brings -> one validated DataBundle, checked before anything trains.
+
+Every file-based source (npz, csv, image folder, module:callable) ends here, so the checks
+(lengths, label range, NaN/inf, empty sets) and the splits are the same for all of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgekd.data.bundle import DataBundle
+from edgekd.errors import EdgeKDError
+
+VAL_FRACTION = 0.1
+TEST_FRACTION = 0.2
+
+
+def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+    """Stratified when every class can be split, plain seeded shuffle otherwise."""
+    from sklearn.model_selection import train_test_split
+
+    try:
+        x_keep, x_held, y_keep, y_held = train_test_split(
+            x, y, test_size=fraction, stratify=y, random_state=seed
+        )
+    except ValueError:
+        x_keep, x_held, y_keep, y_held = train_test_split(
+            x, y, test_size=fraction, random_state=seed
+        )
+    return x_keep, y_keep, x_held, y_held
+
+
+def as_labels(y, name: str, split: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise EdgeKDError(
+            f"data '{name}': {split} labels must be one class index per sample, got shape "
+            f"{y.shape}; pass class indices, not one-hot rows"
+        )
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all() or not np.equal(np.round(y), y).all():
+            raise EdgeKDError(
+                f"data '{name}': {split} labels must be whole class indices 0..K-1, found "
+                "fractional or NaN values"
+            )
+    elif y.dtype.kind not in "iub":
+        raise EdgeKDError(
+            f"data '{name}': {split} labels have type {y.dtype}; use integer class indices"
+        )
+    return y.astype(np.int64)
+
+
+def as_features(x, name: str, split: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiub":
+        raise EdgeKDError(
+            f"data '{name}': {split} features have type {x.dtype}; features must be numeric"
+        )
+    if x.ndim < 2:
+        raise EdgeKDError(
+            f"data '{name}': {split} features must have one row per sample (2 or more "
+            f"dimensions), got shape {x.shape}"
+        )
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _check_pair(x: np.ndarray, y: np.ndarray, name: str, split: str) -> None:
+    if len(x) == 0:
+        raise EdgeKDError(f"data '{name}': the {split} set is empty (0 samples); supply samples")
+    if len(x) != len(y):
+        raise EdgeKDError(
+            f"data '{name}': {split} has {len(x)} samples (X) but {len(y)} labels (y); "
+            "X and y must have the same length"
+        )
+    if not np.isfinite(x).all():
+        bad = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
+        raise EdgeKDError(
+            f"data '{name}': {split} features contain NaN or inf in {bad} sample(s); "
+            "clean or impute them first"
+        )
+
+
+def bundle_from_arrays(
+    name: str,
+    x,
+    y,
+    x_test=None,
+    y_test=None,
+    *,
+    seed: int = 0,
+    num_classes: int | None = None,
+) -> DataBundle:
+    """Split (test 20% stratified unless given, then val 10%) and validate."""
+    x, y = as_features(x, name, "train"), as_labels(y, name, "train")
+    _check_pair(x, y, name, "train")
+    if (x_test is None) != (y_test is None):
+        raise EdgeKDError(f"data '{name}': give both X_test and y_test, or neither")
+    if x_test is not None:
+        x_test, y_test = as_features(x_test, name, "test"), as_labels(y_test, name, "test")
+        _check_pair(x_test, y_test, name, "test")
+        if x_test.shape[1:] != x.shape[1:]:
+            raise EdgeKDError(
+                f"data '{name}': X_test samples have shape {x_test.shape[1:]} but X samples "
+                f"have {x.shape[1:]}; they must match"
+            )
+    labels = y if y_test is None else np.concatenate([y, y_test])
+    low, high = int(labels.min()), int(labels.max())
+    if num_classes is None:
+        num_classes = high + 1
+    if low < 0 or high >= num_classes:
+        raise EdgeKDError(
+            f"data '{name}': labels must lie in [0, {num_classes}); found {low}..{high}; "
+            "map them to class indices 0..K-1"
+        )
+    if num_classes < 2:
+        raise EdgeKDError(f"data '{name}': needs at least 2 classes, found {num_classes}")
+    if x_test is None:
+        if len(x) < 10:
+            raise EdgeKDError(
+                f"data '{name}': {len(x)} samples are too few to split into train, validation "
+                "and test sets; supply at least 10"
+            )
+        x, y, x_test, y_test = _split(x, y, TEST_FRACTION, seed=0)
+    x_tr, y_tr, x_val, y_val = _split(x, y, VAL_FRACTION, seed=seed)
+    return DataBundle(name, x_tr, y_tr, x_val, y_val, x_test, y_test, num_classes).validate()

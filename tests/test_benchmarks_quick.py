@@ -1,0 +1,57 @@
+"""benchmarks/kd_vs_scratch.py and distill_speed.py --quick: they run, and what their Markdown
+says matches their JSON. The figures themselves are claims of the full runs, not asserted."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _main(name: str):
+    return runpy.run_path(str(BENCH / f"{name}.py"))["main"]
+
+
+def test_kd_vs_scratch_quick(tmp_path):
+    result = _main("kd_vs_scratch")(["--quick", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "kd_vs_scratch_quick.json").read_text())
+    md = (tmp_path / "kd_vs_scratch_quick.md").read_text()
+    assert saved == json.loads(json.dumps(result))
+    assert saved["quick"] is True and {"cpu", "torch", "onnxruntime"} <= set(saved["host"])
+    rows = {(s["dataset"], s["student"]): s for s in saved["summary"]}
+    assert set(rows) == {("digits", "cnn-tiny"), ("mnist1d", "cnn-tiny")}
+    variants = [v["variant"] for v in rows[("mnist1d", "cnn-tiny")]["variants"]]
+    assert variants == ["kd T=2 a=0.5", "kd+transfer T=2 a=0.5"]  # transfer on mnist1d only
+    assert [v["variant"] for v in rows[("digits", "cnn-tiny")]["variants"]] == ["kd T=2 a=0.5"]
+    for s in saved["summary"]:
+        t, sc = s["teacher"]["mean"], s["scratch"]["mean"]
+        for v in s["variants"]:
+            k = v["accuracy"]["mean"]
+            assert v["gain"] == pytest.approx(k - sc)
+            if t > sc:
+                assert v["gap_closed"] == pytest.approx((k - sc) / (t - sc))
+            else:
+                assert v["gap_closed"] is None
+            assert f"{k * 100:.1f} ± 0.0" in md
+    assert set(saved["targets"]) >= {"kd", "kd+transfer"}
+    assert "## Targets" in md and "Where KD did not help" in md
+
+
+def test_distill_speed_quick(tmp_path):
+    result = _main("distill_speed")(["--quick", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "distill_speed_quick.json").read_text())
+    md = (tmp_path / "distill_speed_quick.md").read_text()
+    assert saved == json.loads(json.dumps(result))
+    (row,) = saved["students"]
+    modes = {m["mode"]: m for m in row["modes"]}
+    assert set(modes) == {"student alone", "online KD", "cached KD"}
+    assert modes["student alone"]["ratio"] == 1.0
+    for m in modes.values():
+        assert m["seconds"] > 0 and m["samples_per_s"] > 0
+        assert m["ratio"] == pytest.approx(m["seconds"] / modes["student alone"]["seconds"], 1e-2)
+        assert f"{m['ratio']:.2f}x" in md
+    assert row["target_met"] == (row["cached_ratio"] <= saved["target_ratio"])
