@@ -9,7 +9,7 @@ $(BIN)/edgekd: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[train,dev]'
+	$(BIN)/python -m pip install -q -e '.[train,search,dev]'
 	touch $@
 
 demo: $(BIN)/edgekd

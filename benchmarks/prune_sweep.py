@@ -270,8 +270,8 @@ def main(argv: list[str] | None = None) -> dict:
     widths = [1.0] if q or not args.wide else [1.0, args.wide]
     args.teacher_epochs = args.teacher_epochs or (1 if q else 20)
     args.epochs = args.epochs or (1 if q else 60)
-    args.steps = args.steps or (1 if q else 2)
-    args.prune_epochs = args.prune_epochs if args.prune_epochs is not None else (1 if q else 20)
+    args.steps = args.steps or 1  # CompressConfig's defaults: 1 step, 100 KD epochs
+    args.prune_epochs = args.prune_epochs if args.prune_epochs is not None else (1 if q else 100)
     args.runs = args.runs or (30 if q else 3000)
     torch.set_num_threads(1)
     start = time.perf_counter()

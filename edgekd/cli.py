@@ -142,7 +142,72 @@ def compress(config_file, **flags) -> None:
 
     flags["teacher"] = list(flags["teacher"]) or None
     result = run_compress(resolve_config(config_file, **flags))
+    if result.rank:  # a torchrun worker: it trained in step with rank 0, which writes the run
+        sys.exit(0)
     click.echo(f"run directory: {result.run_dir}")
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(), help="Compress config + 'search:'.")
+@click.option("--teacher", multiple=True, help="Teacher spec (as for compress); trained once.")
+@click.option("--teacher-arch", multiple=True, help="Architecture of state_dict teachers.")
+@click.option("--teacher-epochs", type=int, help="Epochs for a teacher trained on the spot.")
+@click.option("--student", help="Student family always in the space (default: dscnn).")
+@click.option("--data", help="Data spec, as for compress.")
+@click.option("--budget", help="Budget profile name or TOML file.")
+@click.option("--max-latency-ms", type=float, help="Override the budget's latency limit.")
+@click.option("--max-memory-mb", type=float, help="Override the budget's added-memory limit.")
+@click.option("--max-size-kb", type=float, help="Override the budget's file-size limit.")
+@click.option("--min-retention", type=float, help="Require this accuracy retention.")
+@click.option("--trials", type=int, help="Trials in the study, all workers together (30).")
+@click.option("--timeout", type=float, help="Seconds this worker searches before it stops.")
+@click.option("--epochs", type=int, help="Screening epochs per trial (15).")
+@click.option("--final-epochs", type=int, help="Epochs of the final run (the config's epochs).")
+@click.option(
+    "--storage",
+    help="Study storage shared by workers: a journal file path, or an RDB URL such as "
+    "postgresql://USER:PASS@HOST/DB (default: OUT/study.journal).",
+)
+@click.option("--study-name", help="Study name inside the storage (default: edgekd-search).")
+@click.option("--out", help="Search directory (default: runs/search).")
+@click.option(
+    "--final/--no-final",
+    default=True,
+    help="Retrain the best configuration in full into OUT/final (default) or only search.",
+)
+@click.option("--seed", type=int)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
+def search(config_file, trials, timeout, epochs, final_epochs, storage, study_name, final,
+           **flags) -> None:  # fmt: skip
+    """Search student, T, alpha, pruning and quantization for the most accurate model that
+    meets every budget limit; exit 1 when nothing fits."""
+    try:
+        from edgekd.search import load_search_config
+        from edgekd.search import search as run_search
+    except ImportError as e:
+        raise EdgeKDError(
+            f"edgekd search needs the search extras ({e.name} is missing): "
+            "pip install 'edgekd[train,search]'"
+        ) from e
+    try:
+        import optuna  # noqa: F401
+    except ImportError as e:
+        raise EdgeKDError("edgekd search needs optuna: pip install 'edgekd[train,search]'") from e
+
+    flags["teacher"] = list(flags["teacher"]) or None
+    base, settings, given = load_search_config(
+        config_file,
+        trials=trials,
+        timeout=timeout,
+        screening_epochs=epochs,
+        epochs=final_epochs,
+        **flags,
+    )
+    result = run_search(
+        base, settings, student_given=given, storage=storage, study_name=study_name, final=final
+    )
+    click.echo(f"search directory: {result.out}")
     sys.exit(0 if result.ok else 1)
 
 

@@ -66,8 +66,8 @@ class CompressConfig(BaseModel):
         0.0, ge=0, lt=1, description="structured: fraction of channels removed; 0 = no pruning"
     )
     prune_method: Literal["structured", "unstructured"] = "structured"
-    prune_steps: int = Field(2, ge=1, description="prune + KD fine-tune, N times")
-    prune_epochs: int = Field(20, ge=0, description="KD fine-tuning epochs after each prune step")
+    prune_steps: int = Field(1, ge=1, description="prune + KD fine-tune, N times")
+    prune_epochs: int = Field(100, ge=0, description="KD fine-tuning epochs after each prune step")
     prune_importance: Literal["l2", "taylor"] = "l2"
     prune_scope: Literal["uniform", "global"] = "uniform"
     quantize: QuantizeMode = "auto"
@@ -138,8 +138,12 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 def resolve_config(path: str | Path | None = None, **overrides: Any) -> CompressConfig:
     """File values, then flags that were given (None means 'not given')."""
-    values = read_config_file(path) if path else {}
-    values.update({k: v for k, v in overrides.items() if v is not None and v != ()})
+    return resolve_values(read_config_file(path) if path else {}, **overrides)
+
+
+def resolve_values(values: dict[str, Any], **overrides: Any) -> CompressConfig:
+    """`values` (e.g. a config file's, less sections other commands read), then given flags."""
+    values = {**values, **{k: v for k, v in overrides.items() if v is not None and v != ()}}
     try:
         return CompressConfig(**values)
     except ValidationError as e:

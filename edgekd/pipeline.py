@@ -9,13 +9,17 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from rich.console import Console
 
+from edgekd import distributed as ddp
 from edgekd.atomic import atomic_path, write_text_atomic
 from edgekd.bench.budgets import check_budget, load_budget, metrics_from_result
 from edgekd.bench.ort_format import to_ort
@@ -47,10 +51,11 @@ QUANT_FILES = {
 class RunResult:
     run_dir: Path
     report: dict
+    rank: int = 0  # torchrun: ranks other than 0 only train (report {}, nothing written)
 
     @property
     def ok(self) -> bool:
-        return bool(self.report["budget"]["ok"])
+        return True if self.rank else bool(self.report["budget"]["ok"])
 
 
 def _train_config(cfg: CompressConfig, epochs: int) -> TrainConfig:
@@ -75,8 +80,19 @@ def _prune_spec(cfg: CompressConfig) -> PruneSpec:
     )
 
 
-def compress(cfg: CompressConfig, console: Console | None = None) -> RunResult:
+def measure_threads(budget) -> int:
+    """The budget's thread count, capped by this host's cores (oversubscribing only adds noise)."""
+    return min(budget.threads, os.cpu_count() or 1)
+
+
+def compress(
+    cfg: CompressConfig,
+    console: Console | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> RunResult:
+    """`on_epoch(epoch, val_accuracy)`: called after each distillation epoch (may raise)."""
     console = console or Console(stderr=True)
+    ddp.setup(cfg.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
     budget = load_budget(
         cfg.budget,
         max_latency_ms=cfg.max_latency_ms,
@@ -114,24 +130,49 @@ def compress(cfg: CompressConfig, console: Console | None = None) -> RunResult:
     hints = build_hints(cfg.hint, teacher, inner_model(student), cfg.hint_weight, data.x_train)
     if cfg.prune_ratio > 0:  # a model pruning cannot handle fails here, before any training
         check_prunable(student, torch.from_numpy(data.x_test[:2]), _prune_spec(cfg))
+    if not ddp.is_main():  # a torchrun worker: train in step with rank 0, write nothing
+        scratch = Path(tempfile.mkdtemp(prefix=f"edgekd-rank{ddp.rank()}-"))
+        try:
+            manifest = Manifest(scratch, cfg.model_dump())
+            _run(cfg, budget, data, transfer, student, scratch, manifest, console, teacher, hints)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            ddp.teardown()
+        return RunResult(Path(cfg.out), {}, rank=1)
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
     manifest = Manifest(run_dir, cfg.model_dump())
     try:
         report = _run(
-            cfg, budget, data, transfer, student, run_dir, manifest, console, teacher, hints
-        )
+            cfg, budget, data, transfer, student, run_dir, manifest, console, teacher, hints,
+            on_epoch,
+        )  # fmt: skip
     except BaseException:
         manifest.finish("interrupted")
         raise
+    finally:
+        ddp.teardown()
     manifest.finish("done")
     return RunResult(run_dir, report)
 
 
 def _run(
-    cfg, budget, data, transfer, student, run_dir: Path, manifest: Manifest, console, teacher, hints
-) -> dict:
+    cfg,
+    budget,
+    data,
+    transfer,
+    student,
+    run_dir: Path,
+    manifest: Manifest,
+    console,
+    teacher,
+    hints,
+    on_epoch=None,
+) -> dict | None:
+    # torchrun: every rank runs the training stages in step (other ranks into a scratch
+    # directory); only rank 0 quantizes, measures and reports.
+    main = ddp.is_main()
     with manifest.stage("teacher") as outputs:
         teacher_info = prepare_teacher(
             teacher, data, _train_config(cfg, cfg.teacher_epochs), console
@@ -176,6 +217,7 @@ def _run(
             x_transfer=transfer,
             hint_loss=hints,
             label=f"distill {cfg.student}",
+            on_epoch=on_epoch,
         )
         with atomic_path(run_dir / "student.pt") as tmp:
             torch.save(student.state_dict(), tmp)
@@ -209,7 +251,7 @@ def _run(
         artifacts.append(Artifact("student-pruned", pruned.onnx_path, "fp32"))
         source, stem = pruned.onnx_path, "student-pruned"  # quantize the pruned model
     quant = None
-    if cfg.quantize != "none":
+    if cfg.quantize != "none" and main:
         ignored = ignored_settings(cfg.quantize, cfg.quant_format, cfg.calibration_method)
         if ignored:
             console.print(f"[yellow]warning: {ignored}[/yellow]")
@@ -225,7 +267,7 @@ def _run(
                 val_y=data.y_val,
                 mode=cfg.quantize,
                 max_accuracy_drop=cfg.max_accuracy_drop / 100,  # config: points; API: fraction
-                threads=1,
+                threads=measure_threads(budget),  # choose at the threads the budget is judged at
                 keep_best=True,  # fp32 ships? the best candidate is still measured beside it
                 **compress_options(
                     cfg.quantize, cfg.quant_format, cfg.calibration_method, cfg.calibration_samples
@@ -256,9 +298,11 @@ def _run(
             baseline_parity = check_parity(baseline, baseline_path, data.x_test)
             outputs(baseline_path)
         artifacts.append(Artifact("student-baseline", baseline_path, "fp32"))
+    if not main:
+        return None
 
     with manifest.stage("measure"):
-        threads = min(budget.threads, os.cpu_count() or 1)
+        threads = measure_threads(budget)
         measured = measure_artifacts(
             artifacts, data, threads=threads, batch=budget.batch, runs=cfg.latency_runs
         )

@@ -16,6 +16,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
+from edgekd import distributed as ddp
 from edgekd.distill.losses import IGNORE, kd_loss, soft_targets
 
 TeacherFn = Callable[[torch.Tensor], torch.Tensor]
@@ -43,7 +44,9 @@ class TrainResult:
 
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and ddp.active():  # torchrun: one GPU per rank
+        return torch.device(f"cuda:{ddp.local_rank()}")
     return torch.device(device)
 
 
@@ -76,6 +79,7 @@ def fit(
     x_transfer: np.ndarray | None = None,
     hint_loss: nn.Module | None = None,
     label: str = "train",
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
@@ -84,7 +88,14 @@ def fit(
     augmented). `x_transfer` adds unlabelled samples (Hinton's transfer set) that learn from
     the teacher's soft targets alone; y_train None makes the whole set unlabelled.
     `hint_loss(x_batch)` (distill/hints.py, used inside its `attached()` block) adds a
-    feature-matching term; its adapters are optimized with the model.
+    feature-matching term; its adapters are optimized with the model. `on_epoch(epoch,
+    val_accuracy)` is called after each epoch; it may raise to stop training (edgekd search
+    stops hopeless trials this way).
+
+    Under torchrun (edgekd/distributed.py) the model trains wrapped in DDP: each rank takes its
+    slice of every epoch's seeded permutation with `ceil(batch_size / world)` rows per step (the
+    global batch stays `batch_size`), rank 0 alone evaluates and broadcasts the accuracy, and
+    rank 0's best weights are broadcast to every rank at the end.
     """
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
@@ -102,11 +113,19 @@ def fit(
         cached = soft_targets(
             torch.from_numpy(predict_logits(teacher, x_train, device)), cfg.temperature
         ).to(device)
+    world, rank = ddp.world_size(), ddp.rank()
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    batch_size = -(-cfg.batch_size // world)  # per rank; the global batch is cfg.batch_size
     params = list(model.parameters())
     if hint_loss is not None:  # FitNets adapters (distill/hints.py) learn with the student
         params += list(hint_loss.to(device).parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = max(1, int(np.ceil(len(x) / cfg.batch_size)))
+    shard = -(-len(x) // world)  # rows per rank per epoch (the permutation is padded to fit)
+    steps_per_epoch = max(1, int(np.ceil(shard / batch_size)))
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch
     )
@@ -120,15 +139,18 @@ def fit(
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, transient=False) as progress:
+    with Progress(*columns, transient=False, disable=rank != 0) as progress:
         task = progress.add_task(label, total=cfg.epochs, status="")
         for epoch in range(1, cfg.epochs + 1):
             model.train()
-            order = torch.randperm(len(x), generator=gen).to(device)
+            order = torch.randperm(len(x), generator=gen)
+            if world > 1:  # same permutation on every rank (same seed); each takes its slice
+                order = torch.cat([order, order[: shard * world - len(order)]])[rank::world]
+            order = order.to(device)
             total = 0.0
-            for i in range(0, len(x), cfg.batch_size):
-                idx = order[i : i + cfg.batch_size]
-                logits = model(x[idx])
+            for i in range(0, len(order), batch_size):
+                idx = order[i : i + batch_size]
+                logits = net(x[idx])
                 if teacher is None:
                     probs = None
                 elif cached is not None:
@@ -144,16 +166,23 @@ def fit(
                 opt.step()
                 sched.step()
                 total += loss.item() * len(idx)
-            val_acc = accuracy(model, x_val, y_val, device)
-            history.append({"epoch": epoch, "loss": total / len(x), "val_accuracy": val_acc})
+            val_acc = accuracy(model, x_val, y_val, device) if rank == 0 else 0.0
+            if world > 1:
+                val_acc = ddp.broadcast_float(val_acc, device)
+            history.append({"epoch": epoch, "loss": total / len(order), "val_accuracy": val_acc})
             if val_acc > best_acc:
                 best_acc, best_epoch = val_acc, epoch
-                best_state = copy.deepcopy(model.state_dict())
+                best_state = copy.deepcopy(model.state_dict()) if rank == 0 else None
             progress.update(
                 task,
                 advance=1,
-                status=f"loss {total / len(x):.4f}  val {val_acc:.4f}  best {best_acc:.4f}",
+                status=f"loss {total / len(order):.4f}  val {val_acc:.4f}  best {best_acc:.4f}",
             )
-    model.load_state_dict(best_state)
+            if on_epoch is not None:
+                on_epoch(epoch, val_acc)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    if world > 1:
+        ddp.broadcast_state(model)
     model.eval()
     return TrainResult(best_acc, best_epoch, time.perf_counter() - start, history)

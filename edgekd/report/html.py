@@ -232,6 +232,10 @@ def _quantization_body(quant: Any) -> list[str] | None:
 def _section(key: str, value: Any) -> str:
     title = TITLES.get(key, key.replace("_", " ").capitalize())
     body = _quantization_body(value) if key == "quantization" else None
+    if key == "search" and isinstance(value, dict):  # edgekd search: its Pareto plot first
+        from edgekd.search.report import search_figure
+
+        body = [search_figure(value), *_generic_body(value)]
     return "\n".join([f'<h2 id="{_e(key)}">{_e(title)}</h2>', *(body or _generic_body(value))])
 
 

@@ -1,0 +1,119 @@
+"""The search's Pareto plot as inline SVG (matplotlib, imported only when drawn).
+
+Two panels, validation accuracy against latency and against file size (log x). Feasible trials
+are blue dots, the Pareto front among them is joined by a line, infeasible trials are red
+crosses, the chosen trial is ringed, and the budget's limits are dashed lines.
+"""
+
+from __future__ import annotations
+
+from edgekd.report.plots import _RC, _figure, _log_x, _to_svg
+
+FEASIBLE, FRONT, INFEASIBLE, CHOSEN, LIMIT = "#0072B2", "#009E73", "#cf222e", "#E69F00", "#57606a"
+
+
+def search_svg(search: dict) -> str | None:
+    """`search`: the search.json dict (or a report's `search` section with the same keys)."""
+    import matplotlib
+
+    trials = [
+        t
+        for t in search.get("trials") or []
+        if t.get("state") == "COMPLETE" and t.get("val_accuracy") is not None
+    ]
+    if not trials:
+        return None
+    front = {t["number"] for t in search.get("pareto") or []}
+    best = (search.get("best") or {}).get("number")
+    limits = {c["metric"]: c["limit"] for c in search.get("limits") or []}
+    lat_metric = search.get("latency_metric", "latency_p90_ms")
+    panels = [
+        ("latency_ms", lat_metric, f"{lat_metric.split('_')[1]} latency (ms, log scale)"),
+        ("size_kb", "size_kb", "file size (KB, log scale)"),
+    ]
+    with matplotlib.rc_context(_RC):
+        fig, axes = _figure(9.5, 3.9, ncols=2)
+        for ax, (key, metric, xlabel) in zip(axes, panels, strict=True):
+            ok = [t for t in trials if t.get("feasible") and t.get(key)]
+            bad = [t for t in trials if not t.get("feasible") and t.get(key)]
+            if ok:
+                ax.scatter(
+                    [t[key] for t in ok],
+                    [t["val_accuracy"] for t in ok],
+                    s=36,
+                    color=FEASIBLE,
+                    alpha=0.8,
+                    zorder=3,
+                    label=f"feasible ({len(ok)})",
+                )
+            if bad:
+                ax.scatter(
+                    [t[key] for t in bad],
+                    [t["val_accuracy"] for t in bad],
+                    s=40,
+                    marker="x",
+                    color=INFEASIBLE,
+                    zorder=3,
+                    label=f"over budget ({len(bad)})",
+                )
+            on_front = sorted((t for t in ok if t["number"] in front), key=lambda t: t[key])
+            if on_front:
+                ax.plot(
+                    [t[key] for t in on_front],
+                    [t["val_accuracy"] for t in on_front],
+                    color=FRONT,
+                    lw=1.4,
+                    marker="o",
+                    ms=7,
+                    mfc="none",
+                    zorder=4,
+                    label=f"Pareto front ({len(front)})",
+                )
+            chosen = next((t for t in ok if t["number"] == best), None)
+            if chosen is not None:
+                ax.scatter(
+                    [chosen[key]],
+                    [chosen["val_accuracy"]],
+                    s=260,
+                    facecolors="none",
+                    edgecolors=CHOSEN,
+                    linewidths=2.2,
+                    zorder=5,
+                    label=f"chosen (#{best})",
+                )
+            for t in trials:
+                if t["number"] == best or t["number"] in front:
+                    ax.annotate(
+                        f"#{t['number']}",
+                        (t[key], t["val_accuracy"]),
+                        xytext=(5, 4),
+                        textcoords="offset points",
+                        fontsize=7,
+                        color="#24292f",
+                        zorder=6,
+                    )
+            if limits.get(metric):
+                ax.axvline(limits[metric], color=LIMIT, ls="--", lw=1.1, zorder=2)
+                ax.annotate(
+                    f"limit {limits[metric]:g}",
+                    (limits[metric], 0.02),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(-3, 0),
+                    textcoords="offset points",
+                    rotation=90,
+                    ha="right",
+                    va="bottom",
+                    fontsize=7.5,
+                    color=LIMIT,
+                )
+            _log_x(ax)
+            xs = [t[key] for t in trials if t.get(key)] + (
+                [limits[metric]] if limits.get(metric) else []
+            )
+            ax.set_xlim(min(xs) / 1.6, max(xs) * 1.6)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("validation accuracy (onnxruntime)")
+            ax.legend(fontsize=7.5, loc="lower right")
+        axes[0].set_title("accuracy vs latency", fontsize=9)
+        axes[1].set_title("accuracy vs size", fontsize=9)
+        return _to_svg(fig, "search")
