@@ -252,6 +252,8 @@ def markdown(result: dict) -> str:
     lines = [
         "# Distillation vs training from scratch (edgekd)",
         "",
+        f"`{result['command']}`" if result.get("command") else "",
+        "",
         f"Host: {env['cpu']} ({env['cores']} cores), torch {env['torch']} "
         f"({env['torch_threads']} thread(s)), onnxruntime {env['onnxruntime']}; "
         f"run took {result['seconds'] / 60:.1f} min.",
@@ -378,6 +380,9 @@ def main(argv: list[str] | None = None) -> dict:
     summary = summarize(rows)
     result = {
         "benchmark": "kd_vs_scratch",
+        "command": " ".join(
+            ["python benchmarks/kd_vs_scratch.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "quick": args.quick,
         "host": environment(),
         "plan": {**plan, "students": [_key(n, w) for n, w in plan["students"]]},

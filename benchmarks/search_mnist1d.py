@@ -14,8 +14,8 @@ mnist1d, budget `iot` with the file-size limit lowered to 16 KB:
 Both sides are judged the same way: the shipped ONNX file's test accuracy (onnxruntime) and the
 budget verdict `compress` writes. The search chooses on the validation split only.
 
-    python benchmarks/search_mnist1d.py            # full: writes benchmarks/results/search_mnist1d.*
-    python benchmarks/search_mnist1d.py --quick    # tiny smoke run, results not written
+    python benchmarks/search_mnist1d.py          # full: benchmarks/results/search_mnist1d.*
+    python benchmarks/search_mnist1d.py --quick  # tiny smoke run, results not written
 """
 
 from __future__ import annotations
@@ -177,8 +177,9 @@ def _markdown(res: dict) -> str:
         f"{c['failed']} failed) in {s['minutes']:.1f} minutes wall time for the whole command "
         "(teacher training, trials, final 60-epoch retrain).",
         f"Chosen configuration: {json.dumps(chosen.get('params'))}.",
-        f"Test accuracy {v['search_test_accuracy'] * 100:.1f}% vs {v['reference_test_accuracy'] * 100:.1f}% "
-        f"for the reference ({v['reference']}): {v['gain_points']:+.1f} points.",
+        f"Test accuracy {v['search_test_accuracy'] * 100:.1f}% vs "
+        f"{v['reference_test_accuracy'] * 100:.1f}% for the reference ({v['reference']}): "
+        f"{v['gain_points']:+.1f} points.",
         f"Same teacher on both sides: {s['same_teacher_as_default']} "
         f"(teacher test accuracy {s['teacher_test_accuracy'] * 100:.1f}%).",
         "",

@@ -76,6 +76,7 @@ def test_verdict_hurt_says_so_plainly_and_suggests():
 def test_verdict_within_noise_is_not_called_a_win():
     v = _judge(kd=0.851, baseline=0.85, test_samples=300)
     assert v.helped is False and "within the noise" in v.verdict and v.suggestions
+    assert "no measurable difference" in v.verdict
 
 
 def test_verdict_after_search_does_not_suggest_auto_again():

@@ -143,15 +143,21 @@ def judge(
         if not v.helped:
             v.suggestions = ["a stronger teacher, or a smaller student that falls short of it"]
         return v
-    if v.gain > 0:
-        v.helped = not within_noise
+    if v.gain > 0 and not within_noise:
+        v.helped = True
         v.verdict = (
             f"distillation helped: {points} over the same student trained alone "
             f"({baseline:.4f} -> {kd:.4f}), closing {v.gap_closed:.0%} of the gap to the "
-            f"teacher ({teacher:.4f}){hint}."
+            f"teacher ({teacher:.4f})."
         )
-        if within_noise:
-            v.suggestions = _suggestions(temperature, alpha, transfer, data, list(searched))
+        return v
+    if v.gain > 0:
+        v.helped = False
+        v.verdict = (
+            f"distillation made no measurable difference: {points} over the same student "
+            f"trained alone ({baseline:.4f} -> {kd:.4f}; teacher {teacher:.4f}){hint}."
+        )
+        v.suggestions = _suggestions(temperature, alpha, transfer, data, list(searched))
         return v
     v.helped = False
     v.verdict = (

@@ -100,19 +100,26 @@ def _key(t: dict) -> tuple:
     )
 
 
+def ranked(trials: list[dict]) -> list[dict]:
+    """Feasible measured trials, best first (the order `choose_best` prefers them in)."""
+    feasible = [t for t in measured(trials) if t.get("feasible") is True]
+    return sorted(feasible, key=_key, reverse=True)
+
+
 def choose_best(trials: list[dict]) -> dict | None:
     """The most accurate (validation) feasible trial; None when no trial is feasible."""
-    feasible = [t for t in measured(trials) if t.get("feasible") is True]
-    return max(feasible, key=_key, default=None)
+    order = ranked(trials)
+    return order[0] if order else None
 
 
 def closest(trials: list[dict]) -> dict | None:
     """When nothing is feasible: the measured trial nearest to the limits, the most accurate
-    among equals."""
+    among equals; with none measured, the trial skipped for the smallest size floor."""
     done = measured(trials)
-    if not done:
-        return None
-    return min(done, key=lambda t: (round(violation(t), 9), -t["val_accuracy"], t["number"]))
+    if done:
+        return min(done, key=lambda t: (round(violation(t), 9), -t["val_accuracy"], t["number"]))
+    skipped = [t for t in trials if t.get("size_floor_kb") is not None]
+    return min(skipped, key=lambda t: (t["size_floor_kb"], t["number"]), default=None)
 
 
 def _dominates(a: dict, b: dict) -> bool:
@@ -162,6 +169,13 @@ def binding_sentence(trials: list[dict]) -> str:
     near = closest(trials)
     if near is None:
         return "no trial was measured (every trial failed or was stopped early)"
+    if near.get("checks") is None:  # every trial was too large to be worth training
+        limit = next(iter(near.get("constraints") or {}), "size_kb")
+        return (
+            f"'{limit}' binds: every trial was skipped before training because its weights "
+            f"alone exceed the limit; the smallest, #{near['number']}, needs at least "
+            f"{near['size_floor_kb']:.1f} KB ({near['constraints'][limit]:.1%} over)"
+        )
     rows = [r for r in binding_limits(trials) if r.get("ok") is not True and "closest_trial" in r]
     if not rows:
         return "no trial met every limit"

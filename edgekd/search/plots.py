@@ -32,7 +32,7 @@ def search_svg(search: dict) -> str | None:
         ("size_kb", "size_kb", "file size (KB, log scale)"),
     ]
     with matplotlib.rc_context(_RC):
-        fig, axes = _figure(9.5, 3.9, ncols=2)
+        fig, axes = _figure(9.5, 4.2, ncols=2)
         for ax, (key, metric, xlabel) in zip(axes, panels, strict=True):
             ok = [t for t in trials if t.get("feasible") and t.get(key)]
             bad = [t for t in trials if not t.get("feasible") and t.get(key)]
@@ -92,28 +92,30 @@ def search_svg(search: dict) -> str | None:
                         color="#24292f",
                         zorder=6,
                     )
-            if limits.get(metric):
-                ax.axvline(limits[metric], color=LIMIT, ls="--", lw=1.1, zorder=2)
+            xs = [t[key] for t in trials if t.get(key)]
+            limit = limits.get(metric)
+            if limit and limit > 20 * max(xs):  # drawing it would squash every trial to one side
                 ax.annotate(
-                    f"limit {limits[metric]:g}",
-                    (limits[metric], 0.02),
-                    xycoords=("data", "axes fraction"),
-                    xytext=(-3, 0),
-                    textcoords="offset points",
-                    rotation=90,
-                    ha="right",
-                    va="bottom",
-                    fontsize=7.5,
-                    color=LIMIT,
-                )
+                    f"limit {limit:g}: far right, off this scale", (0.98, 0.98),
+                    xycoords="axes fraction", ha="right", va="top", fontsize=7.5, color=LIMIT,
+                )  # fmt: skip
+            elif limit:
+                xs.append(limit)
+                ax.axvline(limit, color=LIMIT, ls="--", lw=1.1, zorder=2)
+                ax.annotate(
+                    f"limit {limit:g}", (limit, 0.98), xycoords=("data", "axes fraction"),
+                    xytext=(-3, 0), textcoords="offset points", rotation=90, ha="right",
+                    va="top", fontsize=7.5, color=LIMIT,
+                )  # fmt: skip
             _log_x(ax)
-            xs = [t[key] for t in trials if t.get(key)] + (
-                [limits[metric]] if limits.get(metric) else []
-            )
             ax.set_xlim(min(xs) / 1.6, max(xs) * 1.6)
             ax.set_xlabel(xlabel)
             ax.set_ylabel("validation accuracy (onnxruntime)")
-            ax.legend(fontsize=7.5, loc="lower right")
+            accs = [t["val_accuracy"] for t in trials]
+            pad = max(0.01, (max(accs) - min(accs)) * 0.12)
+            ax.set_ylim(min(accs) - pad, max(accs) + pad)
+        handles, labels = axes[1].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
         axes[0].set_title("accuracy vs latency", fontsize=9)
         axes[1].set_title("accuracy vs size", fontsize=9)
         return _to_svg(fig, "search")

@@ -28,6 +28,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import socket
 import sys
 import time
@@ -40,7 +41,7 @@ from typing import Any
 
 from rich.console import Console
 
-from edgekd.atomic import write_text_atomic
+from edgekd.atomic import atomic_path, write_text_atomic
 from edgekd.config import CompressConfig, dump_config
 from edgekd.errors import EdgeKDError
 from edgekd.search.figures import (
@@ -50,6 +51,7 @@ from edgekd.search.figures import (
     closest,
     constraint_values,
     pareto_front,
+    ranked,
     trial_figures,
 )
 from edgekd.search.space import DEFAULT_FAMILIES, EarlyStop, SearchSettings, suggest_all
@@ -58,6 +60,7 @@ from edgekd.search.storage import describe, open_storage
 DIRECTIONS = ["maximize", "minimize", "minimize"]  # val accuracy, latency, size
 OBJECTIVES = ["val_accuracy", "latency_ms", "size_kb"]
 DEFAULT_STUDY = "edgekd-search"
+FINAL_ATTEMPTS = 3  # full retrains tried, best feasible trial first
 # Config keys a trial always overrides (the teacher is the search's teacher.onnx).
 TEACHER_KEYS = ("teacher", "teacher_arch", "teacher_output", "teacher_weight", "trust_pickle")
 
@@ -144,8 +147,14 @@ def _families(base: CompressConfig, settings: SearchSettings, data, given: bool)
     return kept
 
 
-def _prepare_teacher(base: CompressConfig, data, out: Path, console: Console) -> dict:
-    """Train/convert the teacher once into out/teacher.onnx (reused when its config matches)."""
+def _prepare_teacher(
+    base: CompressConfig, data, out: Path, console: Console, study_sha: str | None = None
+) -> dict:
+    """Train/convert the teacher once into out/teacher.onnx (reused when its config matches).
+
+    `study_sha`: the teacher of the study this worker joins; a --teacher file with exactly those
+    bytes (another worker's teacher.onnx) is copied as is, so both workers hold the same file.
+    """
     from edgekd.distill.teachers import load_teacher, prepare_teacher
     from edgekd.evaluate import onnx_accuracy
     from edgekd.pipeline import _train_config
@@ -159,6 +168,22 @@ def _prepare_teacher(base: CompressConfig, data, out: Path, console: Console) ->
         if info.get("spec_hash") == spec_hash and info.get("sha256") == _sha256(path):
             console.print(f"teacher: reusing {path} (val accuracy {info['val_accuracy']:.4f})")
             return info
+    given = Path(base.teacher[0]) if len(base.teacher) == 1 else None
+    if study_sha and given is not None and given.is_file() and _sha256(given) == study_sha:
+        with atomic_path(path) as tmp:
+            shutil.copyfile(given, tmp)
+        info = {
+            "spec": base.teacher,
+            "spec_hash": spec_hash,
+            "sha256": study_sha,
+            "kind": "onnx",
+            "trained_here": False,
+            "val_accuracy": onnx_accuracy(path, data.x_val, data.y_val),
+            "test_accuracy": onnx_accuracy(path, data.x_test, data.y_test),
+        }
+        write_text_atomic(info_path, json.dumps(info, indent=2))
+        console.print(f"teacher: {given} is this study's teacher; copied to {path}")
+        return info
     import torch
 
     from edgekd.distill.students import build_student
@@ -203,8 +228,6 @@ def _rename_scores(path: Path) -> None:
     the output is renamed `teacher_scores` (the graph is otherwise untouched)."""
     import onnx
 
-    from edgekd.atomic import atomic_path
-
     model = onnx.load(str(path))
     if [o.name for o in model.graph.output] != ["scores"]:
         return
@@ -214,6 +237,14 @@ def _rename_scores(path: Path) -> None:
     model.graph.output[0].name = "teacher_scores"
     with atomic_path(path) as tmp:
         onnx.save(model, str(tmp))
+
+
+def _study_attrs(storage, name: str) -> dict | None:
+    """The user attributes of study `name` in `storage`, None when there is no such study."""
+    for study in storage.get_all_studies():
+        if study.study_name == name:
+            return dict(study.user_attrs)
+    return None
 
 
 def _open_study(storage, name: str, seed: int, settings: SearchSettings, attrs: dict):
@@ -418,8 +449,7 @@ class _Objective:
                 trial.set_constraint("size_kb", floor / limit - 1)
                 trial.set_user_attr(
                     "stopped",
-                    f"skipped before training: its weights alone need >= {floor:.1f} KB "
-                    f"(limit {limit:g} KB)",
+                    f"not trained: its weights alone need >= {floor:.1f} KB (limit {limit:g} KB)",
                 )
                 trial.set_user_attr("size_floor_kb", round(floor, 3))
                 raise optuna.TrialPruned()
@@ -549,53 +579,39 @@ def _fmt(v: Any, spec: str = ".4f") -> str:
     return str(v)
 
 
+def _config_text(p: dict) -> str:
+    """A configuration in one short line: `dscnn w0.78 T4 a0.72 p0.2 int8/qoperator`."""
+    parts = [str(p.get("student", "?"))]
+    for key, tag in (("student_width", "w"), ("temperature", "T"), ("alpha", "a"),
+                     ("prune_ratio", "p"), ("lr", "lr")):  # fmt: skip
+        if isinstance(p.get(key), int | float):
+            parts.append(f"{tag}{p[key]:.3g}")
+    if p.get("quantize"):
+        parts.append(p["quantize"] + (f"/{p['quant_format']}" if p.get("quant_format") else ""))
+    return " ".join(parts)
+
+
 def progress_table(rows: list[dict], target: int, title: str | None = None, last: int = 18):
     from rich.table import Table
 
     best = choose_best(rows)
     shown = rows[-last:]
     done = sum(r["state"] in ("COMPLETE", "PRUNED", "FAIL") for r in rows)
-    table = Table(
-        title=title
-        or f"edgekd search: {done}/{target} trials"
-        + (f"; best #{best['number']} val {best['val_accuracy']:.4f}" if best else ""),
-        title_justify="left",
+    headline = f"edgekd search: {done}/{target} trials" + (
+        f"; best #{best['number']} val {best['val_accuracy']:.4f}" if best else ""
     )
-    for h in (
-        "#",
-        "state",
-        "student",
-        "width",
-        "T",
-        "alpha",
-        "prune",
-        "quant",
-        "val acc",
-        "lat ms",
-        "size KB",
-        "mem MB",
-        "fits",
-        "s",
-    ):
-        table.add_column(
-            h, justify="left" if h in ("state", "student", "quant", "fits") else "right"
-        )
+    table = Table(title=title or headline, title_justify="left")
+    for h in ("#", "status", "configuration", "val acc", "ms", "KB", "mem MB", "fits", "s"):
+        table.add_column(h, justify="left" if h in ("status", "configuration", "fits") else "right")
     for r in shown:
-        p = r.get("params") or {}
         fits = {True: "yes", False: "NO"}.get(r.get("feasible"), "-")
-        state = r.get("status", r["state"].lower())
         style = "bold green" if best and r["number"] == best["number"] else None
         if r["state"] == "FAIL":
             style = "red"
         table.add_row(
             str(r["number"]),
-            state,
-            str(p.get("student", "-")),
-            _fmt(p.get("student_width"), ".2f"),
-            _fmt(p.get("temperature"), ".1f"),
-            _fmt(p.get("alpha"), ".2f"),
-            _fmt(p.get("prune_ratio"), ".1f"),
-            str(r.get("precision") or p.get("quantize", "-")),
+            r.get("status", r["state"].lower()),
+            _config_text(r.get("params") or {}),
             _fmt(r.get("val_accuracy")),
             _fmt(r.get("latency_ms"), ".3f"),
             _fmt(r.get("size_kb"), ".1f"),
@@ -608,8 +624,7 @@ def progress_table(rows: list[dict], target: int, title: str | None = None, last
 
 
 def _trial_line(r: dict) -> str:
-    p = r.get("params") or {}
-    what = ", ".join(f"{k}={_fmt(v, '.3g')}" for k, v in p.items())
+    what = _config_text(r.get("params") or {})
     if r["state"] == "COMPLETE":
         fits = "fits" if r.get("feasible") else "OVER BUDGET"
         return (
@@ -691,11 +706,16 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
         store = open_storage(None, out / "study.journal")
     where = describe(storage, out / "study.journal")
 
+    # The teacher is not part of the fingerprint: workers compare the teacher file itself.
+    skip = {"out", "teacher_epochs", *TEACHER_KEYS}
     fingerprint = settings.fingerprint(
-        {k: v for k, v in base.model_dump().items() if k != "out"}, budget.model_dump()
+        {k: v for k, v in base.model_dump().items() if k not in skip}, budget.model_dump()
     )
     with _locked(out / ".search.lock"):
-        teacher_info = _prepare_teacher(base, data, out, console)
+        joining = _study_attrs(store, name)
+        teacher_info = _prepare_teacher(
+            base, data, out, console, (joining or {}).get("teacher_sha256")
+        )
         study, created = _open_study(
             store,
             name,
@@ -731,10 +751,7 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
         _optimize(study, ctx, console)
     rows = trial_rows(study)
     summary = _summary(ctx, rows, name, where)
-    choice = summary["best"] or summary.get("closest")
-    final_ok = None
-    if final and choice is not None:
-        final_ok = _final_run(ctx, summary, choice, console)
+    final_ok = _final_runs(ctx, summary, rows, console) if final else None
     summary["wall_seconds"] = round(time.perf_counter() - wall, 1)
     _write_outputs(ctx, summary)
     _print_outcome(summary, console)
@@ -845,6 +862,52 @@ def _brief(t: dict) -> dict:
     return {k: t.get(k) for k in keys}
 
 
+def _final_runs(ctx: _Context, summary: dict, rows: list[dict], console: Console) -> bool | None:
+    """Retrain the best feasible trial in full; should the full run miss a limit its trial met
+    (a quantized file that did not measure faster this time, so fp32 shipped; a latency near its
+    limit), the next best feasible trials are tried, FINAL_ATTEMPTS in all. Nothing feasible:
+    the closest trial is retrained, so its run directory shows what misses."""
+    if summary["best"]:
+        choices = [_brief(t) for t in ranked(rows)[:FINAL_ATTEMPTS]]
+    else:
+        choices = [summary["closest"]] if summary.get("closest") else []
+    attempts, ok = [], None
+    for i, choice in enumerate(choices):
+        if i:
+            earlier = ctx.out / f"final.attempt-{i}"
+            shutil.rmtree(earlier, ignore_errors=True)
+            os.replace(ctx.out / "final", earlier)
+            console.print(
+                f"final: trial #{attempts[-1]['trial']} retrained misses "
+                f"{', '.join(attempts[-1]['missed'])} (its screening run met every limit); "
+                f"trying the next best feasible trial, #{choice['number']} (the missed run is "
+                f"kept in {earlier})",
+                highlight=False,
+            )
+        ok = _final_run(ctx, summary, choice, console)
+        attempts.append(
+            {
+                "trial": choice["number"],
+                "budget_ok": ok,
+                "missed": [c["metric"] for c in summary["final"]["checks"] if c["ok"] is False],
+            }
+        )
+        summary["final_attempts"] = attempts
+        if ok or not choice.get("feasible"):
+            break
+    if attempts:  # the last attempt's report was written before the attempts were complete
+        _rewrite_section(ctx.out / "final", summary)
+    return ok
+
+
+def _rewrite_section(final_dir: Path, summary: dict) -> None:
+    from edgekd.report import write_reports
+
+    report = json.loads((final_dir / "report.json").read_text())
+    report["search"] = _report_section(summary)
+    write_reports(final_dir, report)
+
+
 def _final_run(ctx: _Context, summary: dict, choice: dict, console: Console) -> bool:
     """Retrain the chosen configuration with the full epochs into out/final (reused when a
     finished final run already holds exactly this configuration)."""
@@ -907,6 +970,7 @@ def _report_section(summary: dict) -> dict:
         "limits": summary["limits"],
         "latency_metric": summary["latency_metric"],
         "best": summary["best"],
+        "final_attempts": summary.get("final_attempts"),
         "pareto": summary["pareto"],
         "trials": [
             {
