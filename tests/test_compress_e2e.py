@@ -4,11 +4,11 @@ import json
 
 import onnxruntime as ort
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from edgekd.cli import main
 from edgekd.config import resolve_config
+from tests.cli_runs import run_compress
 
 ARTIFACT_KEYS = {
     "name", "path", "precision", "size_bytes", "params", "macs", "accuracy", "retention",
@@ -16,19 +16,9 @@ ARTIFACT_KEYS = {
 }  # fmt: skip
 
 
-def _config(tmp_path, **extra) -> str:
-    cfg = {"teacher_epochs": 3, "epochs": 4, "latency_runs": 30, "out": str(tmp_path / "run")}
-    cfg.update(extra)
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    result = CliRunner().invoke(main, ["compress", "--config", _config(tmp)])
-    return tmp / "run", result
+    return run_compress(tmp_path_factory.mktemp("e2e"), teacher_epochs=3, epochs=4)
 
 
 def test_default_chain_writes_every_artifact_and_exits_0(run):
@@ -77,10 +67,9 @@ def test_saved_config_reproduces_the_run(run):
 
 
 def test_missed_limit_exits_1_and_still_reports(tmp_path):
-    cfg = _config(tmp_path, epochs=1, teacher_epochs=1, quantize="none")
-    result = CliRunner().invoke(main, ["compress", "--config", cfg, "--max-size-kb", "0.5"])
+    run_dir, result = run_compress(tmp_path, "--max-size-kb", "0.5", epochs=1, quantize="none")
     assert result.exit_code == 1, result.output
-    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    report = json.loads((run_dir / "report.json").read_text())
     assert report["budget"]["ok"] is False
     missed = [c["metric"] for c in report["budget"]["checks"] if not c["ok"]]
     assert missed == ["size_kb"]

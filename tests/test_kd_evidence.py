@@ -20,6 +20,7 @@ from edgekd.distill import kd_search
 from edgekd.distill.baseline import difference_stderr, gap_closed, judge
 from edgekd.distill.trainer import TrainConfig, TrainResult, fit
 from edgekd.errors import EdgeKDError
+from tests.cli_runs import run_compress
 
 # --- share of the gap closed ---------------------------------------------------------------
 
@@ -258,18 +259,8 @@ def test_fit_learns_the_transfer_set_from_cached_teacher_outputs():
 @pytest.fixture(scope="module")
 def baseline_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kd")
-    cfg = {
-        "student": "mlp",
-        "teacher_epochs": 1,
-        "epochs": 2,
-        "latency_runs": 10,
-        "quantize": "none",
-        "out": str(tmp / "run"),
-    }
-    (tmp / "run.yaml").write_text(yaml.safe_dump(cfg))
-    args = ["compress", "--config", str(tmp / "run.yaml"), "--baseline", "--temperature", "auto"]
-    result = CliRunner().invoke(main, args)
-    return tmp / "run", result
+    flags = ("--baseline", "--temperature", "auto")
+    return run_compress(tmp, *flags, student="mlp", latency_runs=10, quantize="none")
 
 
 def test_baseline_is_a_measured_artifact_never_the_final_one(baseline_run):

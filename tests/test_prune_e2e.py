@@ -4,32 +4,16 @@ import json
 
 import onnxruntime as ort
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from edgekd.cli import main
-
-
-def _config(tmp_path, **extra) -> str:
-    cfg = {
-        "teacher_epochs": 1,
-        "epochs": 2,
-        "prune_epochs": 1,
-        "latency_runs": 20,
-        "out": str(tmp_path / "run"),
-    }
-    cfg.update(extra)
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return str(path)
+from tests.cli_runs import run_compress
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prune-e2e")
-    args = ["compress", "--config", _config(tmp), "--prune-ratio", "0.5", "--prune-steps", "2"]
-    result = CliRunner().invoke(main, args)
-    return tmp / "run", result
+    return run_compress(tmp, "--prune-ratio", "0.5", "--prune-steps", "2")
 
 
 def test_pruned_student_is_measured_between_student_and_quantized(run):
@@ -66,11 +50,10 @@ def test_pruned_student_is_measured_between_student_and_quantized(run):
 
 
 def test_unstructured_report_says_dense_latency_does_not_drop(tmp_path):
-    cfg = _config(tmp_path, quantize="none", teacher_epochs=1, epochs=1, prune_epochs=0)
-    args = ["compress", "--config", cfg, "--prune-ratio", "0.5", "--prune-method", "unstructured"]
-    result = CliRunner().invoke(main, args)
+    flags = ("--prune-ratio", "0.5", "--prune-method", "unstructured")
+    run_dir, result = run_compress(tmp_path, *flags, quantize="none", epochs=1, prune_epochs=0)
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    report = json.loads((run_dir / "report.json").read_text())
     rows = {a["name"]: a for a in report["artifacts"]}
     assert rows["student-pruned"]["params"] == rows["student"]["params"]
     assert rows["student-pruned"]["gzip_bytes"] < rows["student"]["gzip_bytes"]

@@ -9,22 +9,16 @@ from __future__ import annotations
 import json
 
 import onnxruntime as ort
-import yaml
-from click.testing import CliRunner
 
 import edgekd.quantize.choose as choose_mod
 from edgekd.bench.latency import LatencyStats
-from edgekd.cli import main
 from edgekd.quantize import count_int8_nodes
+from tests.cli_runs import run_compress
 
 
 def _compress(tmp_path, *flags: str):
-    cfg = {"teacher_epochs": 1, "epochs": 2, "latency_runs": 20, "out": str(tmp_path / "run")}
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    result = CliRunner().invoke(main, ["compress", "--config", str(path), *flags])
+    run_dir, result = run_compress(tmp_path, *flags)
     assert result.exit_code == 0, result.output
-    run_dir = tmp_path / "run"
     return run_dir, json.loads((run_dir / "report.json").read_text()), result
 
 

@@ -1,0 +1,18 @@
+"""One way for tests to run `edgekd compress` end to end with tiny epochs."""
+
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner, Result
+
+from edgekd.cli import main
+
+TINY = {"teacher_epochs": 1, "epochs": 2, "prune_epochs": 1, "latency_runs": 20}
+
+
+def run_compress(directory: Path, *flags: str, **config) -> tuple[Path, Result]:
+    """Write a tiny config (overridden by `config`) and run compress with extra CLI `flags`."""
+    cfg = {**TINY, "out": str(directory / "run"), **config}
+    path = directory / "run.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return directory / "run", CliRunner().invoke(main, ["compress", "--config", str(path), *flags])
