@@ -250,11 +250,22 @@ def _run(
             outputs(pruned.checkpoint, pruned.onnx_path)
         artifacts.append(Artifact("student-pruned", pruned.onnx_path, "fp32"))
         source, stem = pruned.onnx_path, "student-pruned"  # quantize the pruned model
-    quant = None
+    quant = size_note = None
     if cfg.quantize != "none" and main:
         ignored = ignored_settings(cfg.quantize, cfg.quant_format, cfg.calibration_method)
         if ignored:
             console.print(f"[yellow]warning: {ignored}[/yellow]")
+        # An fp32 file over the budget's size limit cannot ship within budget anyway, so there a
+        # quantized candidate qualifies on accuracy alone, faster or not (latency is still
+        # checked by the verdict).
+        fp32_kb = source.stat().st_size / 1024
+        speed = {}
+        if budget.max_size_kb is not None and fp32_kb > budget.max_size_kb:
+            speed = {"min_speedup": 1e-9}
+            size_note = (
+                f"{source.name} ({fp32_kb:.1f} KB) is over the {budget.max_size_kb:g} KB size "
+                "limit, so quantized candidates qualified on accuracy alone, not on speed"
+            )
         with manifest.stage("quantize") as outputs:
             quant = choose_quantization(
                 source,
@@ -269,6 +280,7 @@ def _run(
                 max_accuracy_drop=cfg.max_accuracy_drop / 100,  # config: points; API: fraction
                 threads=measure_threads(budget),  # choose at the threads the budget is judged at
                 keep_best=True,  # fp32 ships? the best candidate is still measured beside it
+                **speed,
                 **compress_options(
                     cfg.quantize, cfg.quant_format, cfg.calibration_method, cfg.calibration_samples
                 ),
@@ -365,6 +377,7 @@ def _run(
                 if threads < budget.threads
                 else None,
                 *(report_notes(pruned.to_dict(), measured) if pruned else []),
+                size_note,
             ],
         )
         outputs(*write_reports(run_dir, report))

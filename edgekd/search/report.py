@@ -55,7 +55,9 @@ def _params(p: dict) -> list[str]:
         _f(p.get("temperature"), ".3g"),
         _f(p.get("alpha"), ".3g"),
         _f(p.get("prune_ratio"), ".2g"),
-        str(p.get("quantize", "-")) + (f"/{p['quant_format']}" if p.get("quant_format") else ""),
+        str(p.get("quantize", "-"))
+        + (f"/{p['quant_format']}" if p.get("quant_format") else "")
+        + (f" (drop<={p['max_accuracy_drop']:g})" if "max_accuracy_drop" in p else ""),
     ]
 
 

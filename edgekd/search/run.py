@@ -588,6 +588,8 @@ def _config_text(p: dict) -> str:
             parts.append(f"{tag}{p[key]:.3g}")
     if p.get("quantize"):
         parts.append(p["quantize"] + (f"/{p['quant_format']}" if p.get("quant_format") else ""))
+    if isinstance(p.get("max_accuracy_drop"), int | float) and p.get("quantize") != "none":
+        parts.append(f"drop<={p['max_accuracy_drop']:g}")
     return " ".join(parts)
 
 
@@ -893,6 +895,7 @@ def _final_runs(ctx: _Context, summary: dict, rows: list[dict], console: Console
             }
         )
         summary["final_attempts"] = attempts
+        summary["shipped"] = choice
         if ok or not choice.get("feasible"):
             break
     if attempts:  # the last attempt's report was written before the attempts were complete
@@ -970,6 +973,7 @@ def _report_section(summary: dict) -> dict:
         "limits": summary["limits"],
         "latency_metric": summary["latency_metric"],
         "best": summary["best"],
+        "shipped": summary.get("shipped"),
         "final_attempts": summary.get("final_attempts"),
         "pareto": summary["pareto"],
         "trials": [
@@ -999,10 +1003,18 @@ def _headline(summary: dict) -> str:
         f"{c['failed']} failed)"
     )
     if best:
-        return (
+        text = (
             f"{head}; chosen: trial #{best['number']} (validation accuracy "
             f"{best['val_accuracy']:.4f}, {best['size_kb']:.1f} KB, {best['latency_ms']:.3f} ms)"
         )
+        shipped = summary.get("shipped")
+        if shipped and shipped["number"] != best["number"]:
+            missed = [a["trial"] for a in summary.get("final_attempts") or [] if not a["budget_ok"]]
+            text += (
+                f"; shipped: trial #{shipped['number']}, as the full retrain of "
+                f"{', '.join(f'#{n}' for n in missed)} missed a limit"
+            )
+        return text
     return f"{head}; nothing fits the budget: {summary.get('binding_sentence')}"
 
 

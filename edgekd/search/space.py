@@ -11,7 +11,7 @@ base every trial starts from) plus an optional `search:` mapping:
       threads: 1            # torch threads while training (small students train fastest on 1)
       early_stop: {warmup: 0.5, margin: 0.05, min_trials: 4}
       enqueue:              # configurations tried first (missing keys are sampled)
-        - {student: dscnn, student_width: 1.0, quantize: auto}
+        - {student: dscnn, student_width: 1.0, quantize: int8}
       space:
         student: [dscnn, cnn-tiny]                  # choices
         student_width: {low: 0.25, high: 2.0, log: true}
@@ -21,6 +21,7 @@ base every trial starts from) plus an optional `search:` mapping:
         quantize: [int8, none]                      # auto, dynamic, fp16 also allowed
         quant_format: [qdq, qoperator]              # only where quantize is int8
         lr: 0.003                                   # a single value fixes the key
+        max_accuracy_drop: {choices: [0.5, 1, 2]}   # int8 accuracy guard, points
 
 Numeric keys take `[low, high]`, `{low, high, log, step}`, `{choices: [...]}` or one value;
 `student`, `quantize` and `quant_format` take a list of choices or one value.
@@ -44,6 +45,9 @@ NUMERIC = {  # key -> (allowed?, how the rule reads)
     "alpha": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "prune_ratio": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "lr": (lambda v: v > 0, "> 0"),
+    # the int8 accuracy guard, in points: searched because the search judges the accuracy of
+    # what ships anyway, and a guard that keeps layers in float can undo a size limit
+    "max_accuracy_drop": (lambda v: 0 <= v <= 100, "in [0, 100] points"),
 }
 CATEGORICAL = ("student", "quantize", "quant_format")
 SPACE_KEYS = (*CATEGORICAL, *NUMERIC)
@@ -60,6 +64,7 @@ DEFAULT_SPACE: dict[str, Any] = {
     # formats whose sizes differ by up to 1.4x, a choice a noisy host can flip between runs
     "quantize": ["int8", "none"],
     "quant_format": ["qdq", "qoperator"],  # asked only when quantize is int8
+    "max_accuracy_drop": {"choices": [0.5, 1.0, 2.0]},  # asked only when quantizing
 }
 
 SETTINGS_KEYS = (
@@ -203,10 +208,13 @@ def _categorical_param(key: str, spec: Any) -> Param:
 
 
 def suggest_all(space: dict[str, Param], trial) -> dict[str, Any]:
-    """One configuration; `quant_format` only where it means something (quantize int8)."""
+    """One configuration; `quant_format` and `max_accuracy_drop` only where they mean something
+    (quantize int8, and any quantization)."""
     params: dict[str, Any] = {}
     for name, param in space.items():
         if name == "quant_format" and params.get("quantize") != "int8":
+            continue
+        if name == "max_accuracy_drop" and params.get("quantize") == "none":
             continue
         params[name] = param.suggest(trial)
     return params
