@@ -173,6 +173,9 @@ def main() -> None:
     if args.quick:
         return
     RESULTS.mkdir(exist_ok=True)
+    previous = RESULTS / "search_mnist1d.json"
+    if previous.is_file():  # the hand-kept history of earlier runs survives a new run
+        result["earlier_runs"] = json.loads(previous.read_text()).get("earlier_runs", [])
     (RESULTS / "search_mnist1d.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "search_mnist1d.md").write_text(_markdown(result))
     html = (work / "search" / "report.html").read_text()
@@ -200,6 +203,20 @@ def _attempt_lines(attempts: list[dict]) -> list[str]:
             f"accuracy {a['test_accuracy'] * 100:.1f}%, misses {', '.join(a['missed'])}; "
             f"quantization: {a.get('quantization')}"
         )
+    return lines
+
+
+def _earlier_lines(runs: list[dict]) -> list[str]:
+    """Earlier full runs of this benchmark (kept by hand in the JSON: the search is noisy)."""
+    if not runs:
+        return []
+    lines = ["", "Earlier full runs of this benchmark on the same host (older edgekd revisions):"]
+    lines += [
+        f"- {r['when']}: search {r['search_test_accuracy'] * 100:.1f}% vs reference "
+        f"{r['reference_test_accuracy'] * 100:.1f}% ({r['gain_points']:+.1f} points), "
+        f"{r['minutes']:.1f} min; {r['note']}"
+        for r in runs
+    ]
     return lines
 
 
@@ -233,10 +250,11 @@ def _markdown(res: dict) -> str:
         f"Same teacher on both sides: {s['same_teacher_as_default']} "
         f"(teacher test accuracy {s['teacher_test_accuracy'] * 100:.1f}%).",
         *_attempt_lines(s.get("final_attempts") or []),
+        *_earlier_lines(res.get("earlier_runs") or []),
         "",
         "Pareto plot: `search_mnist1d_pareto.svg` (validation accuracy vs p90 latency and vs file "
-        "size; blue dots meet every limit, red crosses miss one, the green line is the Pareto "
-        "front, the ringed point was chosen, dashed lines are the limits).",
+        "size; blue dots meet every limit, red crosses miss one, green circles mark the Pareto "
+        "front, the orange ring is the shipped trial, dashed lines are the limits).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import onnx
 import onnxruntime as ort
 import pytest
-from test_bench_helpers import CRG_MACS, CRG_PARAMS, conv_relu_gemm
 
 from edgekd.bench import benchmark, graph_stats, to_ort
 from edgekd.errors import EdgeKDError
+from tests.test_bench_helpers import CRG_MACS, CRG_PARAMS, conv_relu_gemm
 
 
 def test_benchmark_returns_report_json_artifact_fields(tmp_path):

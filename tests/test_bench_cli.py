@@ -7,9 +7,9 @@ import json
 import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
-from test_bench_helpers import CRG_MACS, conv_relu_gemm, qdq_conv_relu_gemm
 
 from edgekd.cli import main
+from tests.test_bench_helpers import CRG_MACS, conv_relu_gemm, qdq_conv_relu_gemm
 
 FAST = ["--runs", "5", "--warmup", "1"]
 

@@ -13,7 +13,10 @@ from onnxruntime.quantization import (
     quantize_dynamic,
     quantize_static,
 )
-from test_bench_helpers import (
+
+from edgekd.bench.graph import graph_stats
+from edgekd.errors import EdgeKDError
+from tests.test_bench_helpers import (
     CRG_MACS,
     CRG_PARAMS,
     CRG_PEAK_ACT,
@@ -23,9 +26,6 @@ from test_bench_helpers import (
     qdq_conv_relu_gemm,
     qlinear_conv,
 )
-
-from edgekd.bench.graph import graph_stats
-from edgekd.errors import EdgeKDError
 
 
 def test_conv_relu_gemm_exact_costs(tmp_path):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_bench_helpers import conv_relu_gemm, matmul_seq, qlinear_conv
 
 from edgekd.bench.inputs import make_feeds, parse_shape_specs
 from edgekd.bench.latency import make_session, random_inputs
 from edgekd.errors import EdgeKDError
+from tests.test_bench_helpers import conv_relu_gemm, matmul_seq, qlinear_conv
 
 
 def test_parse_shape_specs():

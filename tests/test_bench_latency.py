@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import onnxruntime as ort
-from test_bench_helpers import conv_relu_gemm
 
 from edgekd.bench import latency as lat
+from tests.test_bench_helpers import conv_relu_gemm
 
 
 class _Recorder:

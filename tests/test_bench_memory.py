@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import pytest
-from test_bench_helpers import conv_relu_gemm
 
 from edgekd.bench import memory
 from edgekd.bench.memory import measure_memory
+from tests.test_bench_helpers import conv_relu_gemm
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux")
 

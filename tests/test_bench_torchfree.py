@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from test_bench_helpers import conv_relu_gemm
+from tests.test_bench_helpers import conv_relu_gemm
 
 BLOCK = """
 import sys

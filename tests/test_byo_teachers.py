@@ -210,3 +210,12 @@ def forest_onnx(tabular, tmp_path_factory):
     path = tmp_path_factory.mktemp("forest") / "forest.onnx"
     path.write_bytes(to_onnx(forest, tabular.x_train[:1].astype(np.float32)).SerializeToString())
     return path
+
+
+def test_a_runs_own_teacher_onnx_can_teach_again(files, digits, tmp_path):
+    """teacher.onnx written from an ONNX teacher is already normalized (`scores` output)."""
+    first = load_teacher([str(files / "mlp.onnx")], digits)
+    path, _ = first.export(tmp_path / "teacher.onnx", digits)
+    again = load_teacher([str(path)], digits)
+    x = torch.from_numpy(digits.x_test[:8])
+    assert torch.allclose(again(x), first(x), atol=1e-5)

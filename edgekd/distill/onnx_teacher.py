@@ -158,6 +158,11 @@ def normalize(model: onnx.ModelProto, path: Path, input_rank: int) -> tuple[onnx
     graph.input.remove(old)
     graph.input.insert(0, new_input)
     _prune(graph, [source])
+    if source == OUTPUT_NAME:  # an already-normalized file (e.g. a run's teacher.onnx)
+        source = f"{OUTPUT_NAME}_raw"
+        for node in graph.node:
+            node.output[:] = [source if o == OUTPUT_NAME else o for o in node.output]
+            node.input[:] = [source if i == OUTPUT_NAME else i for i in node.input]
     graph.node.append(helper.make_node("Cast", [source], [OUTPUT_NAME], to=TensorProto.FLOAT))
     del graph.output[:]
     graph.output.append(

@@ -1,8 +1,9 @@
 """The search's Pareto plot as inline SVG (matplotlib, imported only when drawn).
 
 Two panels, validation accuracy against latency and against file size (log x). Feasible trials
-are blue dots, the Pareto front among them is joined by a line, infeasible trials are red
-crosses, the chosen trial is ringed, and the budget's limits are dashed lines.
+are blue dots, those on the Pareto front (accuracy, latency and size together) are circled in
+green, infeasible trials are red crosses, the chosen trial has an orange ring, and the budget's
+limits are dashed lines.
 """
 
 from __future__ import annotations
@@ -56,19 +57,13 @@ def search_svg(search: dict) -> str | None:
                     zorder=3,
                     label=f"over budget ({len(bad)})",
                 )
-            on_front = sorted((t for t in ok if t["number"] in front), key=lambda t: t[key])
-            if on_front:
-                ax.plot(
-                    [t[key] for t in on_front],
-                    [t["val_accuracy"] for t in on_front],
-                    color=FRONT,
-                    lw=1.4,
-                    marker="o",
-                    ms=7,
-                    mfc="none",
-                    zorder=4,
+            on_front = [t for t in ok if t["number"] in front]
+            if on_front:  # three objectives: a 2-D projection of the front is not a line
+                ax.scatter(
+                    [t[key] for t in on_front], [t["val_accuracy"] for t in on_front], s=110,
+                    facecolors="none", edgecolors=FRONT, linewidths=1.6, zorder=4,
                     label=f"Pareto front ({len(front)})",
-                )
+                )  # fmt: skip
             chosen = next((t for t in ok if t["number"] == best), None)
             if chosen is not None:
                 ax.scatter(

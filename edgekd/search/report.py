@@ -165,8 +165,8 @@ def search_figure(summary: dict) -> str:
         return '<p class="figerr">no measured trial to draw</p>'
     return (
         f"<figure>{svg}<figcaption>Every measured trial: blue dots meet every budget limit, red "
-        "crosses miss one; the green line joins the Pareto front (no feasible trial is more "
-        "accurate, faster and smaller at once); the ringed point is the chosen trial; dashed "
+        "crosses miss one; green circles mark the Pareto front (no feasible trial is more "
+        "accurate, faster and smaller at once); the orange ring is the chosen trial; dashed "
         "lines are the budget's limits. Accuracy is on the validation split.</figcaption></figure>"
     )
 
