@@ -80,6 +80,30 @@ def _prune_spec(cfg: CompressConfig) -> PruneSpec:
     )
 
 
+def budget_of(cfg: CompressConfig):
+    """The config's budget profile with its single-limit overrides applied."""
+    return load_budget(
+        cfg.budget,
+        max_latency_ms=cfg.max_latency_ms,
+        max_memory_mb=cfg.max_memory_mb,
+        max_size_kb=cfg.max_size_kb,
+        min_retention=cfg.min_retention,
+    )
+
+
+def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None):
+    """The config's data spec with its loading options, validated."""
+    return load_data(
+        cfg.data,
+        seed=cfg.seed,
+        label_column=cfg.label_column,
+        image_size=cfg.image_size,
+        image_mean=cfg.image_mean,
+        image_std=cfg.image_std,
+        warn=warn,
+    )
+
+
 def measure_threads(budget) -> int:
     """The budget's thread count, capped by this host's cores (oversubscribing only adds noise)."""
     return min(budget.threads, os.cpu_count() or 1)
@@ -93,23 +117,11 @@ def compress(
     """`on_epoch(epoch, val_accuracy)`: called after each distillation epoch (may raise)."""
     console = console or Console(stderr=True)
     ddp.setup(cfg.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
-    budget = load_budget(
-        cfg.budget,
-        max_latency_ms=cfg.max_latency_ms,
-        max_memory_mb=cfg.max_memory_mb,
-        max_size_kb=cfg.max_size_kb,
-        min_retention=cfg.min_retention,
-    )
+    budget = budget_of(cfg)
     # Every input is loaded and checked (shapes, classes, a forward pass) before the run
     # directory exists: bad input leaves nothing behind.
-    data = load_data(
-        cfg.data,
-        seed=cfg.seed,
-        label_column=cfg.label_column,
-        image_size=cfg.image_size,
-        image_mean=cfg.image_mean,
-        image_std=cfg.image_std,
-        warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True),
+    data = data_of(
+        cfg, warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True)
     )
     transfer = (
         load_transfer(cfg.transfer, data, seed=cfg.seed, label_column=cfg.label_column)

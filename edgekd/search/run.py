@@ -662,9 +662,8 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
-    from edgekd.bench.budgets import load_budget
-    from edgekd.data import load_data
     from edgekd.distill.teachers import load_teacher
+    from edgekd.pipeline import budget_of, data_of
 
     _quiet_optuna()
     console = console or Console(stderr=True, width=None if sys.stderr.isatty() else 140)
@@ -674,21 +673,7 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
             "edgekd search does not take --hint: trials learn from the search's teacher.onnx, "
             "which has no layers to hook; search without hints"
         )
-    budget = load_budget(
-        base.budget,
-        max_latency_ms=base.max_latency_ms,
-        max_memory_mb=base.max_memory_mb,
-        max_size_kb=base.max_size_kb,
-        min_retention=base.min_retention,
-    )
-    data = load_data(
-        base.data,
-        seed=base.seed,
-        label_column=base.label_column,
-        image_size=base.image_size,
-        image_mean=base.image_mean,
-        image_std=base.image_std,
-    )
+    budget, data = budget_of(base), data_of(base)
     families = _families(base, settings, data, student_given)
     settings.space["student"] = type(settings.space["student"])("student", choices=tuple(families))
     load_teacher(  # every teacher problem surfaces now, before anything is written
