@@ -18,12 +18,24 @@ def _ch(base: int, width: float) -> int:
     return max(4, int(math.ceil(base * width)))
 
 
-def _spatial_ops(input_shape: tuple[int, ...]) -> tuple[type, type, type, type]:
-    """(Conv, BatchNorm, MaxPool, AdaptiveAvgPool) for the input's rank."""
+class GlobalAvgPool(nn.Module):
+    """Mean over every spatial axis, (N, C, ...) -> (N, C).
+
+    AdaptiveAvgPool + Flatten exports (dynamo, dynamic batch) as an 11-node Shape/Range/Gather
+    chain whose shapes onnx cannot infer, so MACs and activations went uncounted; a plain mean
+    exports as one ReduceMean.
+    """
+
+    def forward(self, x):
+        return x.mean(dim=tuple(range(2, x.ndim)))
+
+
+def _spatial_ops(input_shape: tuple[int, ...]) -> tuple[type, type, type]:
+    """(Conv, BatchNorm, MaxPool) for the input's rank."""
     if len(input_shape) == 2:
-        return nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AdaptiveAvgPool1d
+        return nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d
     if len(input_shape) == 3:
-        return nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AdaptiveAvgPool2d
+        return nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d
     raise EdgeKDError(
         f"convolutional models take (C, L) or (C, H, W) inputs, got {input_shape}; use 'mlp'"
     )
@@ -53,15 +65,14 @@ def mlp(input_shape: tuple[int, ...], num_classes: int, *, width: float = 1.0) -
 @register_model
 def cnn_tiny(input_shape: tuple[int, ...], num_classes: int, *, width: float = 1.0) -> nn.Module:
     """Three plain conv blocks, the smallest thing that still sees spatial structure."""
-    conv, bn, pool, gap = _spatial_ops(input_shape)
+    conv, bn, pool = _spatial_ops(input_shape)
     c1, c2, c3 = _ch(8, width), _ch(16, width), _ch(24, width)
     return nn.Sequential(
         _conv_bn_relu(conv, bn, input_shape[0], c1),
         _conv_bn_relu(conv, bn, c1, c2),
         pool(2),
         _conv_bn_relu(conv, bn, c2, c3),
-        gap(1),
-        nn.Flatten(),
+        GlobalAvgPool(),
         nn.Linear(c3, num_classes),
     )
 
@@ -81,15 +92,14 @@ class _DepthwiseSeparable(nn.Module):
 @register_model
 def dscnn(input_shape: tuple[int, ...], num_classes: int, *, width: float = 1.0) -> nn.Module:
     """Depthwise-separable CNN (MLPerf Tiny's keyword-spotting DS-CNN shape)."""
-    conv, bn, pool, gap = _spatial_ops(input_shape)
+    conv, bn, pool = _spatial_ops(input_shape)
     c1, c2, c3 = _ch(24, width), _ch(48, width), _ch(72, width)
     return nn.Sequential(
         _conv_bn_relu(conv, bn, input_shape[0], c1),
         _DepthwiseSeparable(conv, bn, c1, c2),
         pool(2),
         _DepthwiseSeparable(conv, bn, c2, c3),
-        gap(1),
-        nn.Flatten(),
+        GlobalAvgPool(),
         nn.Linear(c3, num_classes),
     )
 
@@ -111,7 +121,7 @@ class _ResidualBlock(nn.Module):
 @register_model
 def resnet_tiny(input_shape: tuple[int, ...], num_classes: int, *, width: float = 1.0) -> nn.Module:
     """A stem and two residual blocks: the case where int8 signedness choices matter."""
-    conv, bn, pool, gap = _spatial_ops(input_shape)
+    conv, bn, pool = _spatial_ops(input_shape)
     c1, c2 = _ch(16, width), _ch(32, width)
     return nn.Sequential(
         _conv_bn_relu(conv, bn, input_shape[0], c1),
@@ -119,8 +129,7 @@ def resnet_tiny(input_shape: tuple[int, ...], num_classes: int, *, width: float 
         pool(2),
         _conv_bn_relu(conv, bn, c1, c2),
         _ResidualBlock(conv, bn, c2),
-        gap(1),
-        nn.Flatten(),
+        GlobalAvgPool(),
         nn.Linear(c2, num_classes),
     )
 
@@ -128,7 +137,7 @@ def resnet_tiny(input_shape: tuple[int, ...], num_classes: int, *, width: float 
 @register_model
 def teacher_cnn(input_shape: tuple[int, ...], num_classes: int, *, width: float = 1.0) -> nn.Module:
     """The built-in teacher recipe: wide VGG-style CNN, far above the students' capacity."""
-    conv, bn, pool, gap = _spatial_ops(input_shape)
+    conv, bn, pool = _spatial_ops(input_shape)
     c1, c2, c3 = _ch(64, width), _ch(128, width), _ch(256, width)
     return nn.Sequential(
         _conv_bn_relu(conv, bn, input_shape[0], c1),
@@ -138,8 +147,7 @@ def teacher_cnn(input_shape: tuple[int, ...], num_classes: int, *, width: float 
         _conv_bn_relu(conv, bn, c2, c2),
         pool(2),
         _conv_bn_relu(conv, bn, c2, c3),
-        gap(1),
-        nn.Flatten(),
+        GlobalAvgPool(),
         nn.Dropout(0.3),
         nn.Linear(c3, num_classes),
     )
