@@ -104,6 +104,19 @@ def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None):
     )
 
 
+def teacher_of(cfg: CompressConfig, data):
+    """The config's teacher spec(s), loaded and checked against the data (not yet trained)."""
+    return load_teacher(
+        cfg.teacher,
+        data,
+        arch=cfg.teacher_arch,
+        output=cfg.teacher_output,
+        weights=cfg.teacher_weight,
+        trust_pickle=cfg.trust_pickle,
+        temperature=cfg.temperature,
+    )
+
+
 def measure_threads(budget) -> int:
     """The budget's thread count, capped by this host's cores (oversubscribing only adds noise)."""
     return min(budget.threads, os.cpu_count() or 1)
@@ -130,15 +143,7 @@ def compress(
     )
     torch.manual_seed(cfg.seed)
     student = build_student(cfg.student, data, width=cfg.student_width, standardize=cfg.standardize)
-    teacher = load_teacher(
-        cfg.teacher,
-        data,
-        arch=cfg.teacher_arch,
-        output=cfg.teacher_output,
-        weights=cfg.teacher_weight,
-        trust_pickle=cfg.trust_pickle,
-        temperature=cfg.temperature,
-    )
+    teacher = teacher_of(cfg, data)
     hints = build_hints(cfg.hint, teacher, inner_model(student), cfg.hint_weight, data.x_train)
     if cfg.prune_ratio > 0:  # a model pruning cannot handle fails here, before any training
         check_prunable(student, torch.from_numpy(data.x_test[:2]), _prune_spec(cfg))

@@ -155,9 +155,9 @@ def _prepare_teacher(
     `study_sha`: the teacher of the study this worker joins; a --teacher file with exactly those
     bytes (another worker's teacher.onnx) is copied as is, so both workers hold the same file.
     """
-    from edgekd.distill.teachers import load_teacher, prepare_teacher
+    from edgekd.distill.teachers import prepare_teacher
     from edgekd.evaluate import onnx_accuracy
-    from edgekd.pipeline import _train_config
+    from edgekd.pipeline import _train_config, teacher_of
 
     keys = {k: getattr(base, k) for k in (*TEACHER_KEYS, "teacher_epochs", "data", "seed")}
     keys["lr"], keys["batch_size"], keys["device"] = base.lr, base.batch_size, base.device
@@ -192,15 +192,7 @@ def _prepare_teacher(
     # teacher trained here is the one `edgekd compress` would train with this config.
     torch.manual_seed(base.seed)
     build_student(base.student, data, width=base.student_width, standardize=base.standardize)
-    teacher = load_teacher(
-        base.teacher,
-        data,
-        arch=base.teacher_arch,
-        output=base.teacher_output,
-        weights=base.teacher_weight,
-        trust_pickle=base.trust_pickle,
-        temperature=base.temperature if base.temperature != "auto" else 1.0,
-    )
+    teacher = teacher_of(base, data)
     teacher_info = prepare_teacher(teacher, data, _train_config(base, base.teacher_epochs), console)
     teacher_path, _ = teacher.export(path, data)
     _rename_scores(teacher_path)
@@ -662,8 +654,7 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
-    from edgekd.distill.teachers import load_teacher
-    from edgekd.pipeline import budget_of, data_of
+    from edgekd.pipeline import budget_of, data_of, teacher_of
 
     _quiet_optuna()
     console = console or Console(stderr=True, width=None if sys.stderr.isatty() else 140)
@@ -676,14 +667,7 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
     budget, data = budget_of(base), data_of(base)
     families = _families(base, settings, data, student_given)
     settings.space["student"] = type(settings.space["student"])("student", choices=tuple(families))
-    load_teacher(  # every teacher problem surfaces now, before anything is written
-        base.teacher,
-        data,
-        arch=base.teacher_arch,
-        output=base.teacher_output,
-        weights=base.teacher_weight,
-        trust_pickle=base.trust_pickle,
-    )
+    teacher_of(base, data)  # every teacher problem surfaces now, before anything is written
     out = Path(base.out)
     name = study_name or DEFAULT_STUDY
     if storage:  # an explicit storage is checked before anything is written
