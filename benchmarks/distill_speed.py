@@ -30,11 +30,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, environment, quiet, setup_torch, write_results  # noqa: E402
+from common import RESULTS, environment, quiet, setup_torch, write_results
 
-from edgekd.data import load_data  # noqa: E402
-from edgekd.distill.trainer import TrainConfig, fit, predict_logits  # noqa: E402
-from edgekd.models import create_model  # noqa: E402
+from edgekd.data import load_data
+from edgekd.distill.trainer import TrainConfig, fit, predict_logits
+from edgekd.models import create_model
 
 TARGET = 1.3
 MODES = ("student alone", "online KD", "cached KD")

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
+from common import (
     RESULTS,
     environment,
     mean_std,
@@ -44,11 +44,11 @@ from common import (  # noqa: E402
     write_results,
 )
 
-from edgekd.data import load_data  # noqa: E402
-from edgekd.data.transfer import load_transfer  # noqa: E402
-from edgekd.distill.baseline import gap_closed  # noqa: E402
-from edgekd.distill.trainer import TrainConfig, fit  # noqa: E402
-from edgekd.models import create_model  # noqa: E402
+from edgekd.data import load_data
+from edgekd.data.transfer import load_transfer
+from edgekd.distill.baseline import gap_closed
+from edgekd.distill.trainer import TrainConfig, fit
+from edgekd.models import create_model
 
 STUDENTS = [("mlp", 1.0), ("cnn-tiny", 1.0), ("dscnn", 0.5)]
 SETTINGS = [(2.0, 0.5), (4.0, 0.9)]  # (T, alpha); small students prefer a low T

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,7 +29,9 @@ from edgekd.bench.graph import graph_stats
 from edgekd.bench.latency import loop_overhead_ms, make_session, summarize, timed_rounds
 from edgekd.bench.run import host_info
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, write_results
+
 TOLERANCE = 0.10
 
 
@@ -158,10 +161,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     md = markdown(result)
     print(md)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = "profiler_agreement_quick" if args.quick else "profiler_agreement"
-    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"{stem}.md").write_text(md)
+    write_results(args.out, stem, result, md)
     return result
 
 

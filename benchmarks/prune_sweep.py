@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +41,9 @@ from edgekd.models import create_model
 from edgekd.prune import PruneSpec, prune_model, prune_with_kd
 from edgekd.report import host_info
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, write_results
+
 STUDENT = "dscnn"  # CompressConfig's default student
 TARGETS = {"ratio": 0.5, "macs_x": 2.5, "p50_x": 1.8, "max_retention_drop_points": 1.0}
 
@@ -320,11 +322,8 @@ def main(argv: list[str] | None = None) -> dict:
         "targets": _verdicts(rows),
     }
     result["seconds"] = round(time.perf_counter() - start, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = "prune_sweep_quick" if q else "prune_sweep"
-    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2))
     md = _md(result)
-    (args.out / f"{stem}.md").write_text(md)
+    write_results(args.out, "prune_sweep_quick" if q else "prune_sweep", result, md)
     print(md)
     return result
 

@@ -18,8 +18,8 @@ Accuracy is top-1 on the test split, run by onnxruntime on the ONNX files.
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -39,7 +39,9 @@ from edgekd.quantize.data import NumpyCalibrationReader, input_spec, load_onnx
 from edgekd.quantize.nodes import node_macs
 from edgekd.report import host_info
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, write_results
+
 CALIBRATION_ROWS = 256  # what choose_quantization calibrates on by default
 VARIANTS = ("fp32", "ort-static", "ort-dynamic", "edgekd-auto")
 TARGET_VS_ORT = 1.5  # auto at least this much faster than ort-static where it leaves convs float
@@ -270,10 +272,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     md = markdown(result)
     print(md)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = "quantization_quick" if args.quick else "quantization"
-    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"{stem}.md").write_text(md)
+    write_results(args.out, stem, result, md)
     return result
 
 

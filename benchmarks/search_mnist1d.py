@@ -35,7 +35,9 @@ from edgekd.config import resolve_config
 from edgekd.pipeline import compress
 from edgekd.report import host_info
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, write_results
+
 WIDTHS = (0.875, 0.75, 0.625, 0.5)
 LIMITS = {"budget": "iot", "max_size_kb": 16.0}
 
@@ -88,8 +90,7 @@ def rerender(work: Path) -> None:
     result["search"]["shipped_trial"] = next(
         _brief(t) for t in summary["trials"] if t["number"] == summary["final"]["trial"]
     )
-    (RESULTS / "search_mnist1d.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "search_mnist1d.md").write_text(_markdown(result))
+    write_results(RESULTS, "search_mnist1d", result, _markdown(result))
 
 
 def main() -> None:
@@ -176,8 +177,7 @@ def main() -> None:
     previous = RESULTS / "search_mnist1d.json"
     if previous.is_file():  # the hand-kept history of earlier runs survives a new run
         result["earlier_runs"] = json.loads(previous.read_text()).get("earlier_runs", [])
-    (RESULTS / "search_mnist1d.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "search_mnist1d.md").write_text(_markdown(result))
+    write_results(RESULTS, "search_mnist1d", result, _markdown(result))
     html = (work / "search" / "report.html").read_text()
     svg = re.search(r"<svg.*?</svg>", html, flags=re.S)
     if svg:

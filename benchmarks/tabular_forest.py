@@ -13,13 +13,15 @@ a fixed stratified 25% test split that neither the forest nor the student trains
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, write_results
+
 DATASETS = ("breast_cancer", "wine")
 
 
@@ -142,9 +144,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 f"{r['student']['size_bytes'] / 1024:.1f} KB; final {r['final']['name']} "
                 f"{r['final']['size_bytes'] / 1024:.1f} KB at {r['final']['accuracy']:.4f}"
             )
-    results_md.parent.mkdir(parents=True, exist_ok=True)
-    results_md.write_text(render(results, args.quick))
-    results_md.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    write_results(results_md.parent, results_md.stem, results, render(results, args.quick))
     return results
 
 
