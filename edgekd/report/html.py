@@ -198,6 +198,20 @@ def _generic_body(value: Any) -> list[str]:
     return parts
 
 
+def rows_table(
+    headers: list[str], rows: list[list[str]], highlight: Callable[[list[str]], bool] | None = None
+) -> str:
+    """A scrolling table of pre-formatted rows; rows where `highlight(row)` holds are marked."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        f"<tr{' class=final' if highlight and highlight(r) else ''}>"
+        + "".join(f"<td>{_e(c)}</td>" for c in r)
+        + "</tr>"
+        for r in rows
+    )
+    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
+
+
 def _quantization_body(quant: Any) -> list[str] | None:
     """The candidates table report.md and the terminal show (edgekd.quantize.table), shipped
     row highlighted; None when the section has another shape (then it renders generically)."""
@@ -207,16 +221,9 @@ def _quantization_body(quant: Any) -> list[str] | None:
         rows, cap, why = candidate_rows(quant), caption(quant), why_lines(quant)
     except (ImportError, KeyError, TypeError, ValueError, AttributeError, IndexError):
         return None
-    head = "".join(f"<th>{_e(h)}</th>" for h in HEADERS)
-    body = "".join(
-        f"<tr{' class=final' if r[0] == quant.get('shipped') else ''}>"
-        + "".join(f"<td>{_e(c)}</td>" for c in r)
-        + "</tr>"
-        for r in rows
-    )
     parts = [
         f"<p>{_e(quant.get('reason', ''))}</p>",
-        f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>',
+        rows_table(HEADERS, rows, lambda r: r[0] == quant.get("shipped")),
         f'<p class="muted">{_e(cap)}</p>',
     ]
     if why:

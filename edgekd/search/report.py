@@ -139,17 +139,6 @@ def render_search_markdown(summary: dict) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _html_table(headers: list[str], rows: list[list[str]], highlight: str | None = None) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(
-        f"<tr{' class=final' if highlight and r[0].startswith(highlight) else ''}>"
-        + "".join(f"<td>{escape(c)}</td>" for c in r)
-        + "</tr>"
-        for r in rows
-    )
-    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
-
-
 def search_figure(summary: dict) -> str:
     """The Pareto plot as a <figure> (or a one-line note when it cannot be drawn)."""
     try:
@@ -172,7 +161,7 @@ def search_figure(summary: dict) -> str:
 
 
 def render_search_html(summary: dict) -> str:
-    from edgekd.report.html import CSS, render_value
+    from edgekd.report.html import CSS, render_value, rows_table
 
     best = summary.get("best")
     verdict = (
@@ -191,7 +180,11 @@ def render_search_html(summary: dict) -> str:
         *(f"<p>{escape(line)}</p>" for line in _final_lines(summary)),
         "<h2>Pareto front</h2>",
         search_figure(summary),
-        _html_table(PARETO_HEADERS, pareto_rows(summary), f"#{best['number']} " if best else None)
+        rows_table(
+            PARETO_HEADERS,
+            pareto_rows(summary),
+            (lambda r: r[0].startswith(f"#{best['number']} ")) if best else None,
+        )
         if summary.get("pareto")
         else '<p class="muted">no feasible trial</p>',
     ]
@@ -203,7 +196,7 @@ def render_search_html(summary: dict) -> str:
         ]
     body += [
         "<h2>Every trial</h2>",
-        _html_table(TRIAL_HEADERS, trial_rows(summary)),
+        rows_table(TRIAL_HEADERS, trial_rows(summary)),
         "<h2>Search settings</h2>",
         render_value({"settings": summary["settings"], "space": summary["space"]}),
         "<footer>Written by edgekd search from search.json.</footer>",
