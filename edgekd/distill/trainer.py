@@ -147,7 +147,7 @@ def fit(
             if world > 1:  # same permutation on every rank (same seed); each takes its slice
                 order = torch.cat([order, order[: shard * world - len(order)]])[rank::world]
             order = order.to(device)
-            total = 0.0
+            total = torch.zeros((), device=device)  # summed on device: no sync per step
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
                 logits = net(x[idx])
@@ -165,7 +165,8 @@ def fit(
                 loss.backward()
                 opt.step()
                 sched.step()
-                total += loss.item() * len(idx)
+                total += loss.detach() * len(idx)
+            total = total.item()
             val_acc = accuracy(model, x_val, y_val, device) if rank == 0 else 0.0
             if world > 1:
                 val_acc = ddp.broadcast_float(val_acc, device)
