@@ -32,17 +32,12 @@ def measure_artifacts(
     )
     rows = []
     for artifact, latency in zip(artifacts, latencies, strict=True):
-        stats = graph_stats(artifact.path)
         rows.append(
             {
                 "name": artifact.name,
                 "path": artifact.path.name,
                 "precision": artifact.precision,
-                "size_bytes": stats.size_bytes,
-                "gzip_bytes": stats.gzip_bytes,
-                "params": stats.params,
-                "macs": stats.macs,
-                "peak_activation_bytes": stats.peak_activation_bytes,
+                **graph_stats(artifact.path).to_dict(),
                 "accuracy": onnx_accuracy(artifact.path, data.x_test, data.y_test),
                 "latency_ms": latency.to_dict(),
                 "memory_mb": measure_memory(artifact.path, threads=threads, batch=batch).to_dict(),
