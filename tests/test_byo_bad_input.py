@@ -123,11 +123,12 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(inputs, tmp_path, case
 
 def test_an_interrupted_run_leaves_a_consistent_directory(inputs, tmp_path, monkeypatch):
     import edgekd.pipeline as pipeline
+    import edgekd.stages.distill as distill_stage
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "fit", interrupted)
+    monkeypatch.setattr(distill_stage, "fit", interrupted)
     cfg = resolve_config(
         data=str(inputs / "good.npz"),
         student="mlp",

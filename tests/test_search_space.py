@@ -14,8 +14,8 @@ from edgekd.search.figures import (
     constraint_values,
     pareto_front,
 )
-from edgekd.search.run import hopeless
 from edgekd.search.space import EarlyStop, parse_settings, suggest_all
+from edgekd.search.trial import hopeless
 
 pytest.importorskip("optuna")
 

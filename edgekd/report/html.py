@@ -7,209 +7,22 @@ generic renderer for dicts, lists of dicts and scalars. All text is HTML-escaped
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from html import escape
 from typing import Any
 
+from edgekd.pages.html import CSS, dig, esc, fmt, generic_body, is_num, ms, render_value, rows_table
+from edgekd.pages.text import count_text, size_text
 from edgekd.report import plots
-from edgekd.report.render import _count, _size
 
 # Keys with a dedicated place on the page; every other top-level key is an extra section.
 CORE_KEYS = ("edgekd_version", "host", "config", "artifacts", "final", "budget", "notes")
 # Known optional sections first, in this order; unknown ones follow in report.json order.
 SECTION_ORDER = ("distillation", "training", "pruning", "quantization", "parity")
-GRID_MIN = 8  # a flat dict with more keys than this is laid out in columns, not one tall table
-TITLES = {"distillation": "Distillation", "quantization": "Quantization candidates"}
-
-CSS = """
-:root { --fg:#1f2328; --muted:#59636e; --line:#d1d9e0; --bg:#f6f8fa; --ok:#1a7f37;
-        --bad:#cf222e; --unk:#8c959f; --final:#fff8c5; }
-* { box-sizing: border-box; }
-body { font: 14px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: var(--fg);
-       margin: 0 auto; padding: 24px 24px 48px; max-width: 1240px; }
-h1 { font-size: 22px; margin: 0 0 8px; }
-h2 { font-size: 17px; margin: 32px 0 8px; padding-bottom: 4px;
-     border-bottom: 1px solid var(--line); }
-h3 { font-size: 14px; margin: 18px 0 6px; }
-p, li { max-width: 95ch; }
-.muted { color: var(--muted); }
-.verdict { display: inline-block; padding: 4px 12px; border-radius: 6px; font-weight: 600;
-           color: #fff; }
-.verdict.pass { background: var(--ok); } .verdict.fail { background: var(--bad); }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
-.card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 150px;
-        background: var(--bg); }
-.card .k { font-size: 12px; color: var(--muted); } .card .v { font-size: 20px; font-weight: 600; }
-.card .s { font-size: 12px; color: var(--muted); }
-table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
-th, td { border: 1px solid var(--line); padding: 4px 7px; vertical-align: top; }
-th { background: var(--bg); text-align: left; white-space: nowrap; }
-table.arts td:first-child { white-space: nowrap; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.final td { background: var(--final); font-weight: 600; }
-.badge { display: inline-block; font-size: 11px; padding: 0 6px; margin-left: 6px;
-         border-radius: 10px; background: var(--bad); color: #fff; font-weight: 600; }
-.ok { color: var(--ok); font-weight: 600; } .bad { color: var(--bad); font-weight: 600; }
-.unk { color: var(--unk); font-weight: 600; }
-figure { margin: 12px 0; } figure svg { width: 100%; height: auto; }
-figcaption { font-size: 12px; color: var(--muted); }
-.figerr { border: 1px dashed var(--line); padding: 8px; color: var(--muted); }
-.scroll { overflow-x: auto; }
-code { font-size: 12px; background: var(--bg); padding: 0 3px; border-radius: 3px;
-       word-break: break-word; }
-table.kv th { white-space: nowrap; }
-td.nw { white-space: nowrap; } td.small { font-size: 12px; min-width: 220px; }
-.kvgrid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr));
-          gap: 2px 16px; font-size: 13px; margin: 8px 0; }
-.kvgrid div { border-bottom: 1px solid var(--line); padding: 2px 0; overflow-wrap: anywhere; }
-.kvgrid b { color: var(--muted); font-weight: 600; margin-right: 6px; }
-details { margin: 8px 0; } summary { cursor: pointer; color: var(--muted); }
-footer { margin-top: 32px; font-size: 12px; color: var(--muted); }
-"""
-
-
-def _e(value: Any) -> str:
-    return escape(str(value), quote=True)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _fmt(v: Any) -> str:
-    """A scalar as escaped text: None -> n/a, floats to 4 significant digits."""
-    if v is None:
-        return "n/a"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return _e(f"{v:.4g}")
-    return _e(v)
-
-
-def _ms(v: Any) -> str:
-    if not _is_num(v):
-        return "n/a"
-    return f"{v:.3f}" if v < 10 else f"{v:.1f}"
-
-
-def _get(d: Any, *keys: str) -> Any:
-    for k in keys:
-        d = d.get(k) if isinstance(d, dict) else None
-    return d
-
-
-# ---------------------------------------------------------------------------- generic sections
-
-
-def _compact(v: Any) -> str:
-    if isinstance(v, dict) and all(not isinstance(x, dict | list) for x in v.values()):
-        return ", ".join(f"{_e(k)}={_fmt(x)}" for k, x in v.items()) or "{}"
-    if isinstance(v, list) and all(not isinstance(x, dict | list) for x in v):
-        return ", ".join(_fmt(x) for x in v) if v else "none"
-    return f"<code>{_e(json.dumps(v, default=str))}</code>"
-
-
-def _cell(v: Any, depth: int) -> str:
-    if isinstance(v, dict | list):
-        return render_value(v, depth + 1) if depth < 2 else _compact(v)
-    return _fmt(v)
-
-
-def _record_cell(v: Any) -> str:
-    """A table cell of a list-of-dicts table: one line when short, nested values compacted."""
-    if _is_num(v):
-        return f'<td class="n">{_fmt(v)}</td>'
-    if isinstance(v, dict | list):
-        return f'<td class="small">{_compact(v)}</td>'
-    text = _fmt(v)
-    return f'<td class="nw">{text}</td>' if len(text) <= 40 else f"<td>{text}</td>"
-
-
-def _records_table(rows: list[dict]) -> str:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    head = "".join(f"<th>{_e(k)}</th>" for k in keys)
-    body = "".join(
-        "<tr>" + "".join(_record_cell(r[k]) if k in r else "<td></td>" for k in keys) + "</tr>"
-        for r in rows
-    )
-    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
-
-
-def render_value(value: Any, depth: int = 0) -> str:
-    """Any JSON value as HTML: dict -> key/value table, list of dicts -> table, else text."""
-    if isinstance(value, dict):
-        if not value:
-            return '<span class="muted">empty</span>'
-        if len(value) > GRID_MIN and all(not isinstance(v, dict | list) for v in value.values()):
-            items = "".join(f"<div><b>{_e(k)}</b> {_fmt(v)}</div>" for k, v in value.items())
-            return f'<div class="kvgrid">{items}</div>'
-        rows = "".join(
-            f"<tr><th>{_e(k)}</th>"
-            + (f'<td class="n">{_fmt(v)}</td>' if _is_num(v) else f"<td>{_cell(v, depth)}</td>")
-            + "</tr>"
-            for k, v in value.items()
-        )
-        return f'<table class="kv">{rows}</table>'
-    if isinstance(value, list):
-        if value and all(isinstance(x, dict) for x in value):
-            return _records_table(value)
-        if all(not isinstance(x, dict | list) for x in value):
-            return _compact(value)
-        return "<ul>" + "".join(f"<li>{_cell(x, depth)}</li>" for x in value) + "</ul>"
-    if isinstance(value, str) and len(value) > 80:
-        return f"<p>{_e(value)}</p>"
-    return _fmt(value)
-
-
-def _generic_body(value: Any) -> list[str]:
-    if not isinstance(value, dict):
-        return [render_value(value)]
-    # Prose first (a quantization "reason", a "summary"), then the evidence.
-    prose = {k: v for k, v in value.items() if isinstance(v, str) and len(v) > 80}
-    parts = [f"<p>{_e(v)}</p>" for v in prose.values()]
-    rest = {k: v for k, v in value.items() if k not in prose}
-    scalars = {k: v for k, v in rest.items() if not isinstance(v, dict | list)}
-    if scalars:
-        parts.append(render_value(scalars))
-    # Sibling flat dicts over the same keys (channels_before / channels_after): one table.
-    groups: dict[tuple, list[str]] = {}
-    for k, v in rest.items():
-        if isinstance(v, dict) and v and all(not isinstance(x, dict | list) for x in v.values()):
-            groups.setdefault(tuple(v), []).append(k)
-    merged = {names[0]: names for names in groups.values() if len(names) > 1}
-    skip = {n for names in merged.values() for n in names[1:]}
-    for k, v in rest.items():
-        if k in merged:
-            names = merged[k]
-            head = "<tr><th></th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
-            rows = "".join(
-                f"<tr><th>{_e(key)}</th>"
-                + "".join(f'<td class="n">{_fmt(rest[n][key])}</td>' for n in names)
-                + "</tr>"
-                for key in v
-            )
-            parts += [f"<h3>{_e(' / '.join(names))}</h3>", f"<table>{head}{rows}</table>"]
-        elif k not in scalars and k not in skip:
-            parts += [f"<h3>{_e(k)}</h3>", render_value(v, 1)]
-    return parts
-
-
-def rows_table(
-    headers: list[str], rows: list[list[str]], highlight: Callable[[list[str]], bool] | None = None
-) -> str:
-    """A scrolling table of pre-formatted rows; rows where `highlight(row)` holds are marked."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join(
-        f"<tr{' class=final' if highlight and highlight(r) else ''}>"
-        + "".join(f"<td>{_e(c)}</td>" for c in r)
-        + "</tr>"
-        for r in rows
-    )
-    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
+TITLES = {
+    "distillation": "Distillation",
+    "quantization": "Quantization candidates",
+    "stages": "Stage wall times (s)",
+}
 
 
 def _quantization_body(quant: Any) -> list[str] | None:
@@ -222,15 +35,15 @@ def _quantization_body(quant: Any) -> list[str] | None:
     except (ImportError, KeyError, TypeError, ValueError, AttributeError, IndexError):
         return None
     parts = [
-        f"<p>{_e(quant.get('reason', ''))}</p>",
+        f"<p>{esc(quant.get('reason', ''))}</p>",
         rows_table(HEADERS, rows, lambda r: r[0] == quant.get("shipped")),
-        f'<p class="muted">{_e(cap)}</p>',
+        f'<p class="muted">{esc(cap)}</p>',
     ]
     if why:
-        parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in why) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in why) + "</ul>")
     parts.append(
         "<details><summary>every recorded field</summary>"
-        + "".join(_generic_body(quant))
+        + "".join(generic_body(quant))
         + "</details>"
     )
     return parts
@@ -240,10 +53,10 @@ def _section(key: str, value: Any) -> str:
     title = TITLES.get(key, key.replace("_", " ").capitalize())
     body = _quantization_body(value) if key == "quantization" else None
     if key == "search" and isinstance(value, dict):  # edgekd search: its Pareto plot first
-        from edgekd.search.report import search_figure
+        from edgekd.pages.search_plot import search_figure
 
-        body = [search_figure(value), *_generic_body(value)]
-    return "\n".join([f'<h2 id="{_e(key)}">{_e(title)}</h2>', *(body or _generic_body(value))])
+        body = [search_figure(value), *generic_body(value)]
+    return "\n".join([f'<h2 id="{esc(key)}">{esc(title)}</h2>', *(body or generic_body(value))])
 
 
 def extra_sections(report: dict) -> list[str]:
@@ -261,14 +74,14 @@ def _figure(draw: Callable[[dict], str | None], report: dict, caption: str) -> s
         svg = draw(report)
     except ImportError as e:
         return (
-            f'<p class="figerr">figure omitted: {_e(e.name or e)} is not installed '
+            f'<p class="figerr">figure omitted: {esc(e.name or e)} is not installed '
             f"(pip install 'edgekd[train]' adds matplotlib)</p>"
         )
     except Exception as e:  # a figure must never cost the report; say what went wrong
-        return f'<p class="figerr">figure could not be drawn: {_e(type(e).__name__)}: {_e(e)}</p>'
+        return f'<p class="figerr">figure could not be drawn: {esc(type(e).__name__)}: {esc(e)}</p>'
     if svg is None:
-        return f'<p class="figerr">nothing to draw: {_e(caption)}</p>'
-    return f"<figure>{svg}<figcaption>{_e(caption)}</figcaption></figure>"
+        return f'<p class="figerr">nothing to draw: {esc(caption)}</p>'
+    return f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
 def _artifacts(report: dict) -> list[dict]:
@@ -277,7 +90,7 @@ def _artifacts(report: dict) -> list[dict]:
 
 
 def _ratio(ref: Any, val: Any) -> float | None:
-    return ref / val if _is_num(ref) and _is_num(val) and val > 0 else None
+    return ref / val if is_num(ref) and is_num(val) and val > 0 else None
 
 
 def _cards(report: dict) -> str:
@@ -286,7 +99,7 @@ def _cards(report: dict) -> str:
     if final is None:
         return ""
     ref = arts[0] if arts and arts[0] is not final else None
-    vs = f" vs {_e(ref.get('name'))}" if ref else ""
+    vs = f" vs {esc(ref.get('name'))}" if ref else ""
 
     def card(label: str, value: str, sub: str = "") -> str:
         sub_html = f'<div class="s">{sub}</div>' if sub else ""
@@ -296,28 +109,28 @@ def _cards(report: dict) -> str:
         )
 
     acc, ret = final.get("accuracy"), final.get("retention")
-    p90 = _get(final, "latency_ms", "p90")
-    size, mem = final.get("size_bytes"), _get(final, "memory_mb", "added")
-    faster = _ratio(_get(ref, "latency_ms", "p90"), p90) if ref else None
-    smaller = _ratio(_get(ref, "size_bytes"), size) if ref else None
+    p90 = dig(final, "latency_ms", "p90")
+    size, mem = final.get("size_bytes"), dig(final, "memory_mb", "added")
+    faster = _ratio(dig(ref, "latency_ms", "p90"), p90) if ref else None
+    smaller = _ratio(dig(ref, "size_bytes"), size) if ref else None
     out = [
-        card("ships", _e(final.get("name")), _e(final.get("path", ""))),
+        card("ships", esc(final.get("name")), esc(final.get("path", ""))),
         card(
             "test accuracy",
-            f"{acc:.2%}" if _is_num(acc) else "n/a",
-            f"retention {ret:.1%}{vs}" if _is_num(ret) and ref else "",
+            f"{acc:.2%}" if is_num(acc) else "n/a",
+            f"retention {ret:.1%}{vs}" if is_num(ret) and ref else "",
         ),
         card(
             "p90 latency",
-            f"{_ms(p90)} ms",
+            f"{ms(p90)} ms",
             f"{faster:.1f}x faster{vs}" if faster else "",
         ),
         card(
             "file size",
-            _size(size) if _is_num(size) else "n/a",
+            size_text(size) if is_num(size) else "n/a",
             f"{smaller:.1f}x smaller{vs}" if smaller else "",
         ),
-        card("memory added", f"{mem:.1f} MB" if _is_num(mem) else "n/a", "peak over bare runtime"),
+        card("memory added", f"{mem:.1f} MB" if is_num(mem) else "n/a", "peak over bare runtime"),
     ]
     return f'<div class="cards">{"".join(out)}</div>'
 
@@ -333,36 +146,36 @@ def artifact_table(report: dict) -> str:
     for a in _artifacts(report):
         is_final = a.get("name") == report.get("final")
         lat = a.get("latency_ms") if isinstance(a.get("latency_ms"), dict) else {}
-        acc, ret, mem = a.get("accuracy"), a.get("retention"), _get(a, "memory_mb", "added")
-        files = _e(a.get("path", ""))
+        acc, ret, mem = a.get("accuracy"), a.get("retention"), dig(a, "memory_mb", "added")
+        files = esc(a.get("path", ""))
         if a.get("ort_path"):
-            ort = _e(a["ort_path"])
-            if _is_num(a.get("ort_size_bytes")):
-                ort += f" ({_e(_size(a['ort_size_bytes']))})"
+            ort = esc(a["ort_path"])
+            if is_num(a.get("ort_size_bytes")):
+                ort += f" ({esc(size_text(a['ort_size_bytes']))})"
             files += f"<br>{ort}"
         if a.get("ort_config"):
-            files += f"<br>{_e(a['ort_config'])}"
+            files += f"<br>{esc(a['ort_config'])}"
 
         def num(f, v):
-            return f(v) if _is_num(v) else "n/a"
+            return f(v) if is_num(v) else "n/a"
 
         cells = [
             num(lambda v: f"{v:.4f}", acc),
             num(lambda v: f"{v:.3f}", ret),
-            num(_size, a.get("size_bytes")),
-            num(_size, a.get("gzip_bytes")),
-            num(_count, a.get("params")),
-            num(_count, a.get("macs")),
-            _ms(lat.get("p50")),
-            _ms(lat.get("p90")),
-            _ms(lat.get("p99")),
+            num(size_text, a.get("size_bytes")),
+            num(size_text, a.get("gzip_bytes")),
+            num(count_text, a.get("params")),
+            num(count_text, a.get("macs")),
+            ms(lat.get("p50")),
+            ms(lat.get("p90")),
+            ms(lat.get("p99")),
             num(lambda v: f"{v:.1f}", mem),
         ]
         badge = '<span class="badge">final</span>' if is_final else ""
         rows.append(
             f"<tr{' class=final' if is_final else ''}>"
-            f"<td>{_e(a.get('name', '?'))}{badge}</td><td>{_e(a.get('precision', ''))}</td>"
-            + "".join(f'<td class="n">{_e(c)}</td>' for c in cells)
+            f"<td>{esc(a.get('name', '?'))}{badge}</td><td>{esc(a.get('precision', ''))}</td>"
+            + "".join(f'<td class="n">{esc(c)}</td>' for c in cells)
             + f"<td>{files}</td></tr>"
         )
     head = "".join(f"<th>{h}</th>" for h in ARTIFACT_HEADERS)
@@ -370,7 +183,7 @@ def artifact_table(report: dict) -> str:
 
 
 def budget_table(report: dict) -> str:
-    checks = _get(report, "budget", "checks") or []
+    checks = dig(report, "budget", "checks") or []
     verdicts = {True: ("ok", "met"), False: ("bad", "MISSED"), None: ("unk", "not measured")}
     rows = []
     for c in checks:
@@ -378,8 +191,8 @@ def budget_table(report: dict) -> str:
             continue
         cls, word = verdicts.get(c.get("ok"), verdicts[None])
         rows.append(
-            f"<tr><td>{_e(c.get('metric', '?'))}</td><td class=n>{_fmt(c.get('value'))}</td>"
-            f"<td class=n>{_fmt(c.get('limit'))}</td><td class=n>{_fmt(c.get('margin'))}</td>"
+            f"<tr><td>{esc(c.get('metric', '?'))}</td><td class=n>{fmt(c.get('value'))}</td>"
+            f"<td class=n>{fmt(c.get('limit'))}</td><td class=n>{fmt(c.get('margin'))}</td>"
             f'<td class="{cls}">{word}</td></tr>'
         )
     if not rows:
@@ -391,11 +204,11 @@ def budget_table(report: dict) -> str:
 def _verdict(report: dict) -> str:
     budget = report.get("budget") if isinstance(report.get("budget"), dict) else {}
     ok = budget.get("ok")
-    profile = _e(budget.get("profile", "?"))
+    profile = esc(budget.get("profile", "?"))
     if ok:
         return f"<span class=\"verdict pass\">budget '{profile}': all limits met</span>"
     missed = [c.get("metric") for c in budget.get("checks") or [] if c.get("ok") is False]
-    which = f" ({_e(', '.join(map(str, missed)))})" if missed else ""
+    which = f" ({esc(', '.join(map(str, missed)))})" if missed else ""
     return f"<span class=\"verdict fail\">budget '{profile}': a limit is MISSED{which}</span>"
 
 
@@ -404,19 +217,19 @@ def _setup_line(report: dict) -> str:
     parts = [f"{k} {lat[k]}" for k in ("batch", "threads", "runs") if k in lat]
     return (
         "Accuracy on the held-out test split, measured by onnxruntime on the ONNX files. "
-        f"Latency: {_e(', '.join(parts) or 'setup not recorded')}, after warm-up, models "
+        f"Latency: {esc(', '.join(parts) or 'setup not recorded')}, after warm-up, models "
         "interleaved. Memory: peak of a fresh child process (VmHWM) minus the bare runtime."
     )
 
 
 def render_html(report: dict) -> str:
     """The whole page as one string; needs only report.json (matplotlib for the figures)."""
-    data = _get(report, "config", "data") or "?"
+    data = dig(report, "config", "data") or "?"
     title = f"edgekd report: {data} -> {report.get('final', '?')}"
     host = dict(report.get("host") or {})
     host["edgekd"] = report.get("edgekd_version", "?")
     body = [
-        f"<h1>{_e(title)}</h1>",
+        f"<h1>{esc(title)}</h1>",
         _verdict(report),
         _cards(report),
         "<h2>Artifacts</h2>",
@@ -440,7 +253,7 @@ def render_html(report: dict) -> str:
     ]
     notes = [n for n in report.get("notes") or [] if n]
     if notes:
-        body += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"]
+        body += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"]
     body += [_section(k, report[k]) for k in extra_sections(report)]
     body += [
         "<h2>Host and libraries</h2>",
@@ -461,7 +274,7 @@ def render_html(report: dict) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         + "\n".join(b for b in body if b)
         + "\n</body>\n</html>\n"
     )

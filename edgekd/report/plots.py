@@ -10,24 +10,14 @@ report keeps no raw samples, so the figure is a percentile ladder, not a histogr
 
 from __future__ import annotations
 
-import io
 import math
-import re
 from typing import Any
+
+from edgekd.pages.svg import RC, figure, log_x, to_svg
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 MET, MISSED, UNKNOWN, FINAL = "#1a7f37", "#cf222e", "#8c959f", "#cf222e"
-
-_RC = {
-    "svg.fonttype": "none",  # text stays <text>: small, selectable, no glyph definitions
-    "text.parse_math": False,  # an artifact named "a$b" is a name, not mathtext
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-}
 
 
 def _num(value: Any) -> float | None:
@@ -49,37 +39,6 @@ def _artifacts(report: dict) -> list[dict]:
 
 def _colors(report: dict) -> dict[str, str]:
     return {str(a.get("name")): PALETTE[i % len(PALETTE)] for i, a in enumerate(_artifacts(report))}
-
-
-def _to_svg(fig, salt: str) -> str:
-    """Serialize without the XML prolog and RDF metadata; ids salted so figures can share a page."""
-    import matplotlib
-
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"edgekd-{salt}"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    # Scale with the page: keep the viewBox, let CSS decide the width.
-    return re.sub(r'(<svg[^>]*?)\s+width="[^"]*"\s+height="[^"]*"', r"\1", svg, count=1)
-
-
-def _figure(width: float, height: float, ncols: int = 1):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    return fig, list(axes)
-
-
-def _log_x(ax) -> None:
-    """Log x axis with plain tick labels (0.01, 0.1, 1) rather than powers of ten."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _overlap(a: tuple, b: tuple) -> float:
@@ -150,8 +109,8 @@ def pareto_svg(report: dict) -> str | None:
     sizes = [p[3] for p in points if p[3]]
     biggest = max(sizes) if sizes else 1.0
 
-    with matplotlib.rc_context(_RC):
-        fig, (ax_lat, ax_size) = _figure(9.5, 3.8, ncols=2)
+    with matplotlib.rc_context(RC):
+        fig, (ax_lat, ax_size) = figure(9.5, 3.8, ncols=2)
         panels = [
             (ax_lat, 2, "p50 latency (ms, log scale)", "accuracy vs latency (marker area ~ size)"),
             (ax_size, 3, "file size (KB, log scale)", "accuracy vs size"),
@@ -190,7 +149,7 @@ def pareto_svg(report: dict) -> str | None:
                     zorder=2,
                 )  # fmt: skip
             if drawn:
-                _log_x(ax)
+                log_x(ax)
                 xs = [x for x, *_ in drawn]
                 ax.set_xlim(min(xs) / 2.5, max(xs) * 3.0)  # room for the labels
             ax.set_xlabel(xlabel)
@@ -202,7 +161,7 @@ def pareto_svg(report: dict) -> str | None:
             ax.set_ylim(max(0.0, lo - pad), hi + pad)
         for ax, *_ in panels:  # after both panels' limits are set: the layout is final
             _place_labels(fig, ax, panel_labels[ax])
-        return _to_svg(fig, "pareto")
+        return to_svg(fig, "pareto")
 
 
 def latency_svg(report: dict) -> str | None:
@@ -218,8 +177,8 @@ def latency_svg(report: dict) -> str | None:
         return None
     colors, final = _colors(report), report.get("final")
 
-    with matplotlib.rc_context(_RC):
-        fig, (ax,) = _figure(9.5, 0.9 + 0.55 * len(rows))
+    with matplotlib.rc_context(RC):
+        fig, (ax,) = figure(9.5, 0.9 + 0.55 * len(rows))
         for i, (name, q) in enumerate(reversed(rows)):
             color = colors.get(name)
             known = [v for v in q.values() if v is not None and v > 0]
@@ -245,7 +204,7 @@ def latency_svg(report: dict) -> str | None:
             if n == final:
                 tick.set_color(FINAL)
                 tick.set_fontweight("bold")
-        _log_x(ax)
+        log_x(ax)
         lows = [min(v for v in q.values() if v is not None and v > 0) for _, q in rows]
         highs = [max(v for v in q.values() if v is not None) for _, q in rows]
         ax.set_xlim(min(lows) / 1.5, max(highs) * 12)  # room for the percentile text
@@ -259,7 +218,7 @@ def latency_svg(report: dict) -> str | None:
             "latency per call (ms, log scale): line min..p99, box p50..p90 (black = p50), "
             "ticks min / p95 / p99" + (f"; {setup}" if setup else "")
         )
-        return _to_svg(fig, "latency")
+        return to_svg(fig, "latency")
 
 
 def _is_lower_bound(check: dict) -> bool:
@@ -288,8 +247,8 @@ def budget_svg(report: dict) -> str | None:
     ratios = [r[-1] for r in rows if r[-1] is not None]
     x0, x1 = min([*ratios, 1.0]) / 3, max([*ratios, 1.0]) * 60  # room for the text on the right
 
-    with matplotlib.rc_context(_RC):
-        fig, (ax,) = _figure(9.5, 0.9 + 0.5 * len(rows))
+    with matplotlib.rc_context(RC):
+        fig, (ax,) = figure(9.5, 0.9 + 0.5 * len(rows))
         for i, (_, value, limit, ok, lower, ratio) in enumerate(rows):
             sign = ">=" if lower else "<="
             color = {True: MET, False: MISSED}.get(ok, UNKNOWN)
@@ -307,7 +266,7 @@ def budget_svg(report: dict) -> str | None:
         ax.axvline(1.0, color="#24292f", lw=1.2, ls="--", zorder=4)
         ax.set_yticks(range(len(rows)), [r[0] for r in rows])
         ax.grid(axis="y", visible=False)
-        _log_x(ax)
+        log_x(ax)
         ax.set_xlim(x0, x1)
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.set_xlabel("measured value / limit (log scale; dashed line = the limit)")
@@ -318,4 +277,4 @@ def budget_svg(report: dict) -> str | None:
             fontsize=9,
             color=MET if ok else MISSED,
         )
-        return _to_svg(fig, "budget")
+        return to_svg(fig, "budget")

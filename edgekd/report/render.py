@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edgekd.atomic import write_text_atomic
+from edgekd.pages.text import count_text, size_text
 
 HEADERS = [
     "artifact",
@@ -24,21 +25,6 @@ HEADERS = [
 ]
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def _count(n: int) -> str:
-    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            return f"{n / div:.1f}{suffix}"
-    return str(n)
-
-
 def artifact_rows(report: dict) -> list[list[str]]:
     rows = []
     for a in report["artifacts"]:
@@ -50,9 +36,9 @@ def artifact_rows(report: dict) -> list[list[str]]:
                 a["precision"],
                 f"{a['accuracy']:.4f}",
                 f"{a['retention']:.3f}",
-                _size(a["size_bytes"]),
-                _count(a["params"]),
-                _count(a["macs"]),
+                size_text(a["size_bytes"]),
+                count_text(a["params"]),
+                count_text(a["macs"]),
                 f"{a['latency_ms']['p50']:.3f}",
                 f"{a['latency_ms']['p90']:.3f}",
                 "n/a" if mem is None else f"{mem:.1f}",
@@ -109,7 +95,7 @@ def _pruning_md(p: dict) -> list[str]:
         f"{p['method']} pruning, ratio {p['ratio']} ({p['ratio_meaning']}), {p['steps']} "
         f"step(s), {p['importance']} importance, {p['scope']} scope; output layer(s) kept "
         f"whole: {', '.join(p['output_layers_kept'])}. PyTorch parameters "
-        f"{_count(p['params_before'])} -> {_count(p['params_after'])}."
+        f"{count_text(p['params_before'])} -> {count_text(p['params_after'])}."
     )
     if p.get("sparsity") is not None:
         head += f" Weight sparsity {p['sparsity']:.1%}."
@@ -123,7 +109,7 @@ def _pruning_md(p: dict) -> list[str]:
         [
             str(h["step"]),
             f"{h['target_ratio']:.3f}",
-            _count(h["params"]),
+            count_text(h["params"]),
             f"{h['val_accuracy_pruned']:.4f}" if "val_accuracy_pruned" in h else "n/a",
             f"{h['val_accuracy_finetuned']:.4f}" if "val_accuracy_finetuned" in h else "n/a",
         ]
@@ -201,7 +187,8 @@ def render_markdown(report: dict) -> str:
     final = next((a for a in report["artifacts"] if a["name"] == report["final"]), {})
     if final.get("ort_path"):
         parts.append(
-            f"ONNX Runtime Mobile: `{final['ort_path']}` ({_size(final['ort_size_bytes'])}) and "
+            f"ONNX Runtime Mobile: `{final['ort_path']}` "
+            f"({size_text(final['ort_size_bytes'])}) and "
             f"`{final['ort_config']}` for a reduced-size onnxruntime build."
         )
     teacher = report.get("training", {}).get("teacher")
@@ -229,7 +216,7 @@ def render_markdown(report: dict) -> str:
 
 
 def write_reports(run_dir: Path, report: dict) -> list[Path]:
-    from edgekd.report.html import render_html  # html.py imports this module
+    from edgekd.report.html import render_html
 
     paths = [
         write_text_atomic(run_dir / "report.json", json.dumps(report, indent=2)),

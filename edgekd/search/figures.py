@@ -193,3 +193,19 @@ def binding_sentence(trials: list[dict]) -> str:
         lead + f"measures {worst['value']:.4g} against a limit of {worst['limit']:.4g} "
         f"({abs(worst['over_by']):.1%} {word})"
     )
+
+
+def brief(t: dict) -> dict:
+    keys = (
+        "number",
+        "params",
+        "val_accuracy",
+        "test_accuracy",
+        "latency_ms",
+        "size_kb",
+        "memory_added_mb",
+        "precision",
+        "feasible",
+        "run_dir",
+    )
+    return {k: t.get(k) for k in keys}

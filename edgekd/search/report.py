@@ -5,6 +5,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from edgekd.pages.html import CSS, render_value, rows_table
+from edgekd.pages.search_plot import search_figure
+
 PARETO_HEADERS = [
     "trial",
     "student",
@@ -139,30 +142,7 @@ def render_search_markdown(summary: dict) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def search_figure(summary: dict) -> str:
-    """The Pareto plot as a <figure> (or a one-line note when it cannot be drawn)."""
-    try:
-        from edgekd.search.plots import search_svg
-
-        svg = search_svg(summary)
-    except ImportError as e:
-        return f'<p class="figerr">figure omitted: {escape(str(e.name or e))} is not installed</p>'
-    except Exception as e:  # a figure must never cost the report
-        what = escape(f"{type(e).__name__}: {e}")
-        return f'<p class="figerr">figure could not be drawn: {what}</p>'
-    if svg is None:
-        return '<p class="figerr">no measured trial to draw</p>'
-    return (
-        f"<figure>{svg}<figcaption>Every measured trial: blue dots meet every budget limit, red "
-        "crosses miss one; green circles mark the Pareto front (no feasible trial is more "
-        "accurate, faster and smaller at once); the orange ring is the chosen trial; dashed "
-        "lines are the budget's limits. Accuracy is on the validation split.</figcaption></figure>"
-    )
-
-
 def render_search_html(summary: dict) -> str:
-    from edgekd.report.html import CSS, render_value, rows_table
-
     best = summary.get("best")
     verdict = (
         '<span class="verdict pass">a configuration fits the budget</span>'

@@ -1,4 +1,5 @@
-"""The search's Pareto plot as inline SVG (matplotlib, imported only when drawn).
+"""The search's Pareto plot as inline SVG (matplotlib, imported only when drawn), used by the
+search's own report and by a final run's report (its `search` section).
 
 Two panels, validation accuracy against latency and against file size (log x). Feasible trials
 are blue dots, those on the Pareto front (accuracy, latency and size together) are circled in
@@ -8,7 +9,9 @@ limits are dashed lines.
 
 from __future__ import annotations
 
-from edgekd.report.plots import _RC, _figure, _log_x, _to_svg
+from html import escape
+
+from edgekd.pages.svg import RC, figure, log_x, to_svg
 
 FEASIBLE, FRONT, INFEASIBLE, CHOSEN, LIMIT = "#0072B2", "#009E73", "#cf222e", "#E69F00", "#57606a"
 
@@ -32,8 +35,8 @@ def search_svg(search: dict) -> str | None:
         ("latency_ms", lat_metric, f"{lat_metric.split('_')[1]} latency (ms, log scale)"),
         ("size_kb", "size_kb", "file size (KB, log scale)"),
     ]
-    with matplotlib.rc_context(_RC):
-        fig, axes = _figure(9.5, 4.2, ncols=2)
+    with matplotlib.rc_context(RC):
+        fig, axes = figure(9.5, 4.2, ncols=2)
         for ax, (key, metric, xlabel) in zip(axes, panels, strict=True):
             ok = [t for t in trials if t.get("feasible") and t.get(key)]
             bad = [t for t in trials if not t.get("feasible") and t.get(key)]
@@ -102,7 +105,7 @@ def search_svg(search: dict) -> str | None:
                     xytext=(-3, 0), textcoords="offset points", rotation=90, ha="right",
                     va="top", fontsize=7.5, color=LIMIT,
                 )  # fmt: skip
-            _log_x(ax)
+            log_x(ax)
             ax.set_xlim(min(xs) / 1.6, max(xs) * 1.6)
             ax.set_xlabel(xlabel)
             ax.set_ylabel("validation accuracy (onnxruntime)")
@@ -113,4 +116,23 @@ def search_svg(search: dict) -> str | None:
         fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
         axes[0].set_title("accuracy vs latency", fontsize=9)
         axes[1].set_title("accuracy vs size", fontsize=9)
-        return _to_svg(fig, "search")
+        return to_svg(fig, "search")
+
+
+def search_figure(summary: dict) -> str:
+    """The Pareto plot as a <figure> (or a one-line note when it cannot be drawn)."""
+    try:
+        svg = search_svg(summary)
+    except ImportError as e:
+        return f'<p class="figerr">figure omitted: {escape(str(e.name or e))} is not installed</p>'
+    except Exception as e:  # a figure must never cost the report
+        what = escape(f"{type(e).__name__}: {e}")
+        return f'<p class="figerr">figure could not be drawn: {what}</p>'
+    if svg is None:
+        return '<p class="figerr">no measured trial to draw</p>'
+    return (
+        f"<figure>{svg}<figcaption>Every measured trial: blue dots meet every budget limit, red "
+        "crosses miss one; green circles mark the Pareto front (no feasible trial is more "
+        "accurate, faster and smaller at once); the orange ring is the chosen trial; dashed "
+        "lines are the budget's limits. Accuracy is on the validation split.</figcaption></figure>"
+    )

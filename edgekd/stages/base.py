@@ -1,0 +1,73 @@
+"""What every stage shares: a result that names its files, and the `@stage` recorder.
+
+The decorator is the single place a stage is recorded in the manifest (and so the single place
+a later `--resume` could skip a finished stage whose fields and input hashes match).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+R = TypeVar("R", bound="StageResult")
+
+
+class StageResult:
+    """Base of every stage's result. `files()`: what the stage wrote; a later stage that takes
+    this result records these files (with their sha256) as its inputs."""
+
+    def files(self) -> list[Path]:
+        return []
+
+
+def config_files(values: dict[str, Any]) -> list[Path]:
+    """The files and folders named by config values (a data spec, teacher files): inputs too.
+    Built-in names (`digits`, `mnist1d:5000`, `module:callable`) are not paths and are skipped."""
+    found = []
+    for value in values.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item and Path(item).exists():
+                found.append(Path(item))
+    return found
+
+
+def _needed_files(args: Iterable[Any]) -> list[Path]:
+    files = []
+    for arg in args:
+        for item in arg if isinstance(arg, list | tuple) else [arg]:
+            if isinstance(item, StageResult):
+                files.extend(item.files())
+    return files
+
+
+def stage(
+    name: str, fields: tuple[str, ...] = ()
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Make `run(ctx, *needs)` a recorded stage: `fields` are the config fields its result
+    depends on (their values go into the manifest), `needs` the results it consumes (their
+    files' hashes go into the manifest as its inputs, with the files the fields name)."""
+
+    def wrap(fn: Callable[..., R]) -> Callable[..., R]:
+        @functools.wraps(fn)
+        def run(ctx, *needs: Any, **kwargs: Any) -> R:
+            values = {f: getattr(ctx.cfg, f) for f in fields}
+            inputs = [*config_files(values), *_needed_files([*needs, *kwargs.values()])]
+            with ctx.manifest.stage(name, fields=values, inputs=inputs) as record:
+                result = fn(ctx, *needs, **kwargs)
+                record.outputs(*result.files())
+            return result
+
+        run.stage_name = name  # type: ignore[attr-defined]
+        run.fields = fields  # type: ignore[attr-defined]
+        return run
+
+    return wrap
+
+
+# Config fields most stages depend on, named once.
+DATA_FIELDS = ("data", "seed", "label_column", "image_size", "image_mean", "image_std")
+TRAIN_FIELDS = ("lr", "batch_size", "device")
+STUDENT_FIELDS = ("student", "student_width", "standardize", "transfer")
+KD_FIELDS = ("temperature", "alpha", "epochs", "hint", "hint_weight")

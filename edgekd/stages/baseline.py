@@ -1,0 +1,59 @@
+"""Stage `baseline`: the same student trained on hard labels alone, from the same initial
+weights, exported as student-baseline.onnx: measured beside the distilled one so the report
+shows what KD bought; never the shipped model."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgekd.distill.baseline import train_baseline
+from edgekd.distill.trainer import TrainResult
+from edgekd.export import check_parity, export_onnx
+from edgekd.measure import Artifact
+from edgekd.stages.base import DATA_FIELDS, STUDENT_FIELDS, TRAIN_FIELDS, StageResult, stage
+from edgekd.stages.context import RunContext
+
+FIELDS = (*DATA_FIELDS, *TRAIN_FIELDS, *STUDENT_FIELDS[:3], "epochs", "baseline")
+
+
+@dataclass
+class BaselineResult(StageResult):
+    train: TrainResult
+    path: Path
+    parity: Any
+    epochs: int
+
+    def files(self) -> list[Path]:
+        return [self.path]
+
+    @property
+    def artifact(self) -> Artifact:
+        return Artifact("student-baseline", self.path, "fp32")
+
+    def training(self) -> dict:
+        """report.json `distillation.baseline_training`."""
+        return {
+            "epochs": self.epochs,
+            "best_val_accuracy": self.train.best_val_accuracy,
+            "best_epoch": self.train.best_epoch,
+            "seconds": round(self.train.seconds, 2),
+        }
+
+
+@stage("baseline", FIELDS)
+def run(ctx: RunContext, initial: nn.Module) -> BaselineResult:
+    data = ctx.data
+    model = copy.deepcopy(initial)
+    train = train_baseline(
+        model, data.x_train, data.y_train, data.x_val, data.y_val, ctx.train_config(ctx.cfg.epochs)
+    )
+    path = export_onnx(
+        model, torch.from_numpy(data.x_test[:2]), ctx.run_dir / "student-baseline.onnx"
+    )
+    return BaselineResult(train, path, check_parity(model, path, data.x_test), ctx.cfg.epochs)

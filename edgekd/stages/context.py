@@ -1,0 +1,205 @@
+"""The run context every stage receives, the inputs loaded before the run directory exists, and
+the run directory's life (config.yaml, manifest, final status)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from torch import nn
+
+from edgekd import distributed as ddp
+from edgekd.atomic import write_text_atomic
+from edgekd.bench.budgets import Budget, load_budget
+from edgekd.config import CompressConfig, dump_config
+from edgekd.data import DataBundle, load_data
+from edgekd.data.transfer import load_transfer
+from edgekd.distill.hints import build_hints
+from edgekd.distill.students import build_student, inner_model
+from edgekd.distill.teachers import load_teacher
+from edgekd.distill.trainer import TrainConfig
+from edgekd.manifest import Manifest
+from edgekd.prune import PruneSpec, check_prunable
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every stage may read. `cfg` is resolved (kd-search replaces an "auto" T/alpha by
+    the values found); `given_cfg` is the config as given, which the report states."""
+
+    cfg: CompressConfig
+    given_cfg: CompressConfig
+    run_dir: Path
+    manifest: Manifest
+    console: Console
+    budget: Budget
+    data: DataBundle
+    transfer: np.ndarray | None = None
+    on_epoch: Callable[[int, float], None] | None = None  # after each distillation epoch
+    main: bool = True  # torchrun: ranks other than 0 train only (into a scratch directory)
+
+    def with_cfg(self, **update: Any) -> RunContext:
+        return replace(self, cfg=self.cfg.model_copy(update=update))
+
+    def train_config(self, epochs: int) -> TrainConfig:
+        return train_config(self.cfg, epochs)
+
+    @property
+    def threads(self) -> int:
+        return measure_threads(self.budget)
+
+
+def train_config(cfg: CompressConfig, epochs: int) -> TrainConfig:
+    return TrainConfig(
+        epochs=epochs,
+        lr=cfg.lr,
+        batch_size=cfg.batch_size,
+        temperature=cfg.temperature,
+        alpha=cfg.alpha,
+        seed=cfg.seed,
+        device=cfg.device,
+    )
+
+
+def prune_spec(cfg: CompressConfig) -> PruneSpec:
+    return PruneSpec(
+        cfg.prune_ratio,
+        method=cfg.prune_method,
+        steps=cfg.prune_steps,
+        importance=cfg.prune_importance,
+        scope=cfg.prune_scope,
+    )
+
+
+def budget_of(cfg: CompressConfig) -> Budget:
+    """The config's budget profile with its single-limit overrides applied."""
+    return load_budget(
+        cfg.budget,
+        max_latency_ms=cfg.max_latency_ms,
+        max_memory_mb=cfg.max_memory_mb,
+        max_size_kb=cfg.max_size_kb,
+        min_retention=cfg.min_retention,
+    )
+
+
+def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None) -> DataBundle:
+    """The config's data spec with its loading options, validated."""
+    return load_data(
+        cfg.data,
+        seed=cfg.seed,
+        label_column=cfg.label_column,
+        image_size=cfg.image_size,
+        image_mean=cfg.image_mean,
+        image_std=cfg.image_std,
+        warn=warn,
+    )
+
+
+def teacher_of(cfg: CompressConfig, data: DataBundle):
+    """The config's teacher spec(s), loaded and checked against the data (not yet trained)."""
+    return load_teacher(
+        cfg.teacher,
+        data,
+        arch=cfg.teacher_arch,
+        output=cfg.teacher_output,
+        weights=cfg.teacher_weight,
+        trust_pickle=cfg.trust_pickle,
+        temperature=cfg.temperature,
+    )
+
+
+def measure_threads(budget: Budget) -> int:
+    """The budget's thread count, capped by this host's cores (oversubscribing only adds noise)."""
+    return min(budget.threads, os.cpu_count() or 1)
+
+
+@dataclass
+class Models:
+    """The models a run starts from, built and checked before anything is written."""
+
+    student: nn.Module
+    initial: nn.Module  # the student's initial weights: the baseline and kd-search start here
+    teacher: Any  # edgekd.distill.teachers.Teacher, not yet trained
+    hints: Any  # FitNets hint loss, or None
+
+
+def build_models(cfg: CompressConfig, data: DataBundle) -> Models:
+    """Student, teacher and hints for `cfg`, after `torch.manual_seed(cfg.seed)`: the same
+    random draws wherever a run starts (compress, the search's teacher)."""
+    torch.manual_seed(cfg.seed)
+    student = build_student(cfg.student, data, width=cfg.student_width, standardize=cfg.standardize)
+    teacher = teacher_of(cfg, data)
+    hints = build_hints(cfg.hint, teacher, inner_model(student), cfg.hint_weight, data.x_train)
+    if cfg.prune_ratio > 0:  # a model pruning cannot handle fails here, before any training
+        check_prunable(student, torch.from_numpy(data.x_test[:2]), prune_spec(cfg))
+    return Models(student, copy.deepcopy(student), teacher, hints)
+
+
+@dataclass
+class Inputs:
+    """Everything a run reads, loaded and checked (shapes, classes, a forward pass) before the
+    run directory exists: bad input leaves nothing behind."""
+
+    budget: Budget
+    data: DataBundle
+    transfer: np.ndarray | None
+    models: Models
+
+
+def load_inputs(cfg: CompressConfig, console: Console) -> Inputs:
+    budget = budget_of(cfg)
+    data = data_of(
+        cfg, warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True)
+    )
+    transfer = (
+        load_transfer(cfg.transfer, data, seed=cfg.seed, label_column=cfg.label_column)
+        if cfg.transfer
+        else None
+    )
+    return Inputs(budget, data, transfer, build_models(cfg, data))
+
+
+@contextmanager
+def run_directory(
+    cfg: CompressConfig,
+    inputs: Inputs,
+    console: Console,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> Iterator[RunContext]:
+    """The run's context over its directory: config.yaml and manifest written first, the
+    manifest's status set to done or interrupted at the end. A torchrun rank other than 0 gets
+    a scratch directory, removed afterwards."""
+
+    def context(run_dir: Path, manifest: Manifest) -> RunContext:
+        return RunContext(
+            cfg, cfg, run_dir, manifest, console, inputs.budget, inputs.data, inputs.transfer,
+            on_epoch, main=ddp.is_main(),
+        )  # fmt: skip
+
+    if not ddp.is_main():
+        scratch = Path(tempfile.mkdtemp(prefix=f"edgekd-rank{ddp.rank()}-"))
+        try:
+            yield context(scratch, Manifest(scratch, cfg.model_dump()))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return
+    run_dir = Path(cfg.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
+    manifest = Manifest(run_dir, cfg.model_dump())
+    try:
+        yield context(run_dir, manifest)
+    except BaseException:
+        manifest.finish("interrupted")
+        raise
+    manifest.finish("done")

@@ -1,0 +1,67 @@
+"""Stage `distill`: train the student on the teacher's soft targets (plus hints, transfer set)
+and save its state_dict as student.pt."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgekd.atomic import atomic_path
+from edgekd.distill.trainer import TrainResult, fit
+from edgekd.stages.base import (
+    DATA_FIELDS,
+    KD_FIELDS,
+    STUDENT_FIELDS,
+    TRAIN_FIELDS,
+    StageResult,
+    stage,
+)
+from edgekd.stages.context import RunContext
+from edgekd.stages.teacher import TeacherResult
+
+FIELDS = (*DATA_FIELDS, *TRAIN_FIELDS, *STUDENT_FIELDS, *KD_FIELDS)
+
+
+@dataclass
+class DistillResult(StageResult):
+    model: nn.Module  # the trained student (the object given, trained in place)
+    train: TrainResult
+    checkpoint: Path
+
+    def files(self) -> list[Path]:
+        return [self.checkpoint]
+
+    def to_dict(self) -> dict:
+        """report.json `training.student`."""
+        return {
+            "best_val_accuracy": self.train.best_val_accuracy,
+            "best_epoch": self.train.best_epoch,
+            "seconds": round(self.train.seconds, 2),
+        }
+
+
+@stage("distill", FIELDS)
+def run(ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: Any) -> DistillResult:
+    data, cfg = ctx.data, ctx.cfg
+    with hints.attached() if hints else contextlib.nullcontext():
+        train = fit(
+            student,
+            data.x_train,
+            data.y_train,
+            data.x_val,
+            data.y_val,
+            ctx.train_config(cfg.epochs),
+            teacher=teacher.teacher,
+            x_transfer=ctx.transfer,
+            hint_loss=hints,
+            label=f"distill {cfg.student}",
+            on_epoch=ctx.on_epoch,
+        )
+        with atomic_path(ctx.run_dir / "student.pt") as tmp:
+            torch.save(student.state_dict(), tmp)
+    return DistillResult(student, train, ctx.run_dir / "student.pt")
