@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint
+.PHONY: demo test lint stats tables reports check-readme
 
 $(BIN)/edgekd: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,3 +20,17 @@ test: $(BIN)/edgekd
 
 lint: $(BIN)/edgekd
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Developer helpers (tools/; each has --help).
+stats:  # longest files and functions, import cycles (stdlib only)
+	$(PYTHON) tools/code_stats.py
+
+tables: $(BIN)/edgekd  # every benchmarks/results table; `make tables QUICK=1` for tiny sizes
+	$(BIN)/python tools/results_tables.py $(if $(QUICK),--quick)
+
+RUNS ?= runs
+reports: $(BIN)/edgekd  # redraw report.md/.html of every run and search under $(RUNS)
+	$(BIN)/python tools/rerender_reports.py $(RUNS)
+
+check-readme: $(BIN)/edgekd  # the README's edgekd command lines still parse
+	$(BIN)/python tools/check_readme.py
