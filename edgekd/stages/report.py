@@ -11,7 +11,6 @@ from pathlib import Path
 from rich.console import Console
 
 from edgekd.distill.baseline import report_section
-from edgekd.prune import report_notes
 from edgekd.report import build_report, print_summary, write_reports
 from edgekd.stages.base import StageResult, stage
 from edgekd.stages.baseline import BaselineResult
@@ -20,7 +19,7 @@ from edgekd.stages.distill import DistillResult
 from edgekd.stages.export import ExportResult
 from edgekd.stages.kd_search import KDSearchResult
 from edgekd.stages.measure import MeasureResult
-from edgekd.stages.prune import PruneStageResult
+from edgekd.stages.prune import PruneStageResult, report_notes
 from edgekd.stages.quantize import QuantizeResult
 from edgekd.stages.teacher import TeacherResult
 
@@ -55,7 +54,7 @@ def _notes(ctx: RunContext, c: Chain) -> list[str | None]:
         f"{os.cpu_count()} cores, so latency was measured with {threads}"
         if threads < wanted
         else None,
-        *(report_notes(c.pruned.pruned.to_dict(), c.measured.rows) if c.pruned else []),
+        *(report_notes(c.pruned.to_dict(), c.measured.rows) if c.pruned else []),
         c.quant.size_note if c.quant else None,
     ]
 
@@ -63,7 +62,7 @@ def _notes(ctx: RunContext, c: Chain) -> list[str | None]:
 def _parity(c: Chain) -> dict:
     parity = {"teacher": c.teacher.parity, "student": c.export.parity.to_dict()}
     if c.pruned:
-        parity["student-pruned"] = c.pruned.pruned.parity.to_dict()
+        parity["student-pruned"] = c.pruned.parity.to_dict()
     if c.baseline:
         parity["student-baseline"] = c.baseline.parity.to_dict()
     return parity
@@ -80,7 +79,7 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
         training={"teacher": c.teacher.info.__dict__, "student": c.distill.to_dict()},
         parity=_parity(c),
         quantization=c.quant.choice.to_dict() if c.quant else None,
-        pruning=c.pruned.pruned.to_dict() if c.pruned else None,
+        pruning=c.pruned.to_dict() if c.pruned else None,
         distillation=report_section(
             measured.accuracies(),
             test_samples=len(ctx.data.y_test),
