@@ -196,15 +196,7 @@ def choose_quantization(
     The best is the fastest candidate within the accuracy tolerance, else the most accurate one.
     """
     check_mode(mode, CHOOSE_MODES)
-    if not 0 <= max_accuracy_drop <= 1:
-        raise EdgeKDError(
-            f"max_accuracy_drop {max_accuracy_drop} is not a fraction in [0, 1]; "
-            "0.005 means 0.5 points"
-        )
-    if threads < 1 or runs < 1 or calibration_samples < 1 or min_speedup <= 0 or guard_tries < 0:
-        raise EdgeKDError(
-            "threads, runs and calibration_samples must be >= 1, min_speedup > 0, guard_tries >= 0"
-        )
+    _check_numbers(max_accuracy_drop, threads, runs, calibration_samples, min_speedup, guard_tries)
     fp32_path = Path(fp32_path)
     check_out_path(fp32_path, out_path)
     with tempfile.TemporaryDirectory(prefix="edgekd-choose-") as tmp:
@@ -245,61 +237,13 @@ def choose_quantization(
 
         built = [c for c in candidates if c.path is not None]
         feeds = {quantizer.spec.name: val_x[:1]}
-        stats = compare_latency(
-            [fp32_path, *(c.path for c in built)],
-            threads=threads,
-            batch=1,
-            runs=runs,
-            warmup=max(5, runs // 10),
-            feeds=feeds,
-        )
-        fp32_stats = stats[0]
-        fp32_nodes = count_int8_nodes(fp32_path)
-        baseline = Candidate(
-            name="fp32",
-            mode="fp32",
-            accuracy=fp32_acc,
-            accuracy_drop=0.0,
-            p50_ms=fp32_stats.p50,
-            latency_ratio_vs_fp32=1.0,
-            size_bytes=fp32_size,
-            size_ratio_vs_fp32=1.0,
-            int8_nodes=fp32_nodes["int8"],
-            qualified=True,
-            why_not="",
-            p90_ms=fp32_stats.p90,
-            float_compute_nodes=fp32_nodes["float"],
-            path=fp32_path,
-        )
-        for c, s in zip(built, stats[1:], strict=True):
-            c.p50_ms, c.p90_ms = s.p50, s.p90
-            c.latency_ratio_vs_fp32 = s.p50 / fp32_stats.p50
+        baseline = _measure(fp32_path, fp32_acc, fp32_size, built, feeds, threads, runs)
+        for c in built:
             _judge(c, max_accuracy_drop, min_speedup)
 
-        winners = sorted((c for c in candidates if c.qualified), key=lambda c: c.p50_ms)
-        if winners:
-            best = winners[0]
-            ship(best.path, out_path)
-            reason = (
-                f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
-                f"(p50 {best.p50_ms:.3f} vs {baseline.p50_ms:.3f} ms, {threads} thread(s), "
-                f"batch 1) and {_drop_text(best.accuracy_drop)} "
-                f"(limit {max_accuracy_drop * 100:.2f} points)"
-            )
-            if best.float_nodes_kept:
-                reason += f"; kept in float: {', '.join(best.float_nodes_kept)}"
-            shipped, path = best.name, Path(out_path)
-            written, written_path = best.name, path
-        else:
-            reason = "fp32 ships, no quantized candidate qualified: " + "; ".join(
-                f"{c.name} {c.why_not}" for c in candidates
-            )
-            shipped, path = "fp32", None
-            written, written_path = None, None
-            kept = best_rejected(built, max_accuracy_drop) if keep_best else None
-            if kept is not None:
-                written, written_path = kept.name, ship(kept.path, out_path)
-                reason += f"; {kept.name} is written to {written_path.name} for comparison only"
+        shipped, path, reason, written, written_path = _decide(
+            candidates, built, baseline, Path(out_path), max_accuracy_drop, threads, keep_best
+        )
         for c in candidates:
             c.path = None  # the temporary files are gone after this block
         baseline.path = fp32_path
@@ -315,6 +259,103 @@ def choose_quantization(
         written,
         written_path,
     )
+
+
+def _check_numbers(
+    max_accuracy_drop: float,
+    threads: int,
+    runs: int,
+    calibration_samples: int,
+    min_speedup: float,
+    guard_tries: int,
+) -> None:
+    if not 0 <= max_accuracy_drop <= 1:
+        raise EdgeKDError(
+            f"max_accuracy_drop {max_accuracy_drop} is not a fraction in [0, 1]; "
+            "0.005 means 0.5 points"
+        )
+    if threads < 1 or runs < 1 or calibration_samples < 1 or min_speedup <= 0 or guard_tries < 0:
+        raise EdgeKDError(
+            "threads, runs and calibration_samples must be >= 1, min_speedup > 0, guard_tries >= 0"
+        )
+
+
+def _measure(
+    fp32_path: Path,
+    fp32_acc: float,
+    fp32_size: int,
+    built: list[Candidate],
+    feeds: dict,
+    threads: int,
+    runs: int,
+) -> Candidate:
+    """p50/p90 of fp32 and every built candidate, interleaved in one run; returns the fp32
+    baseline candidate."""
+    stats = compare_latency(
+        [fp32_path, *(c.path for c in built)],
+        threads=threads,
+        batch=1,
+        runs=runs,
+        warmup=max(5, runs // 10),
+        feeds=feeds,
+    )
+    fp32_stats = stats[0]
+    fp32_nodes = count_int8_nodes(fp32_path)
+    for c, s in zip(built, stats[1:], strict=True):
+        c.p50_ms, c.p90_ms = s.p50, s.p90
+        c.latency_ratio_vs_fp32 = s.p50 / fp32_stats.p50
+    return Candidate(
+        name="fp32",
+        mode="fp32",
+        accuracy=fp32_acc,
+        accuracy_drop=0.0,
+        p50_ms=fp32_stats.p50,
+        latency_ratio_vs_fp32=1.0,
+        size_bytes=fp32_size,
+        size_ratio_vs_fp32=1.0,
+        int8_nodes=fp32_nodes["int8"],
+        qualified=True,
+        why_not="",
+        p90_ms=fp32_stats.p90,
+        float_compute_nodes=fp32_nodes["float"],
+        path=fp32_path,
+    )
+
+
+def _decide(
+    candidates: list[Candidate],
+    built: list[Candidate],
+    baseline: Candidate,
+    out_path: Path,
+    max_accuracy_drop: float,
+    threads: int,
+    keep_best: bool,
+) -> tuple[str, Path | None, str, str | None, Path | None]:
+    """(shipped, path, reason, written, written_path): the fastest qualified candidate is copied
+    to `out_path`; none qualified: fp32 ships (and with `keep_best` the best rejected one is
+    still written, for comparison)."""
+    winners = sorted((c for c in candidates if c.qualified), key=lambda c: c.p50_ms)
+    if winners:
+        best = winners[0]
+        ship(best.path, out_path)
+        reason = (
+            f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
+            f"(p50 {best.p50_ms:.3f} vs {baseline.p50_ms:.3f} ms, {threads} thread(s), "
+            f"batch 1) and {_drop_text(best.accuracy_drop)} "
+            f"(limit {max_accuracy_drop * 100:.2f} points)"
+        )
+        if best.float_nodes_kept:
+            reason += f"; kept in float: {', '.join(best.float_nodes_kept)}"
+        return best.name, out_path, reason, best.name, out_path
+    reason = "fp32 ships, no quantized candidate qualified: " + "; ".join(
+        f"{c.name} {c.why_not}" for c in candidates
+    )
+    kept = best_rejected(built, max_accuracy_drop) if keep_best else None
+    if kept is None:
+        return "fp32", None, reason, None, None
+    written_path = ship(kept.path, out_path)
+    reason += f"; {kept.name} is written to {written_path.name} for comparison only"
+    return "fp32", None, reason, kept.name, written_path
 
 
 def best_rejected(built: list[Candidate], max_drop: float) -> Candidate | None:
