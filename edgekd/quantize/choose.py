@@ -211,29 +211,13 @@ def choose_quantization(
         val_x = check_array(val_x, quantizer.spec, "validation data")
         val_y = np.asarray(val_y)
         _check_classifier(fp32_path, val_x, val_y)
-        fp32_acc = onnx_accuracy(fp32_path, val_x, val_y)
-        fp32_size = fp32_path.stat().st_size
+        fp32_acc, fp32_size = onnx_accuracy(fp32_path, val_x, val_y), fp32_path.stat().st_size
 
-        candidates: list[Candidate] = []
+        probe = subsample(calibration, PROBE_SAMPLES)  # deterministic: rows spread evenly
         guarded: dict[str, list[str]] = {}  # QDQ-twin label -> layers its guard kept in float
-        for name, cand_mode, cfg in _plan(mode, quantizer, config, calibration_samples):
-            candidates.append(
-                _build(
-                    quantizer,
-                    name,
-                    cand_mode,
-                    cfg,
-                    work,
-                    fp32_acc,
-                    fp32_size,
-                    max_accuracy_drop,
-                    val_x,
-                    val_y,
-                    subsample(calibration, PROBE_SAMPLES),
-                    guard_tries,
-                    guarded,
-                )
-            )
+        plan = _plan(mode, quantizer, config, calibration_samples)
+        shared = (work, fp32_acc, fp32_size, max_accuracy_drop, val_x, val_y, probe, guard_tries)
+        candidates = [_build(quantizer, n, m, cfg, *shared, guarded) for n, m, cfg in plan]
 
         built = [c for c in candidates if c.path is not None]
         feeds = {quantizer.spec.name: val_x[:1]}
