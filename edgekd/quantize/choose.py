@@ -19,7 +19,13 @@ import onnx
 from edgekd.bench.latency import compare_latency
 from edgekd.errors import EdgeKDError
 from edgekd.evaluate import onnx_accuracy, onnx_logits
-from edgekd.quantize.config import AUTO_STATIC_CANDIDATES, CHOOSE_MODES, QuantConfig, check_mode
+from edgekd.quantize.config import (
+    AUTO_STATIC_CANDIDATES,
+    CHOOSE_MODES,
+    QuantConfig,
+    check_mode,
+    check_numbers,
+)
 from edgekd.quantize.core import (
     DYNAMIC_DEFAULT,
     DYNAMIC_MATMUL_OPS,
@@ -196,7 +202,7 @@ def choose_quantization(
     The best is the fastest candidate within the accuracy tolerance, else the most accurate one.
     """
     check_mode(mode, CHOOSE_MODES)
-    _check_numbers(max_accuracy_drop, threads, runs, calibration_samples, min_speedup, guard_tries)
+    check_numbers(max_accuracy_drop, threads, runs, calibration_samples, min_speedup, guard_tries)
     fp32_path = Path(fp32_path)
     check_out_path(fp32_path, out_path)
     with tempfile.TemporaryDirectory(prefix="edgekd-choose-") as tmp:
@@ -243,25 +249,6 @@ def choose_quantization(
         written,
         written_path,
     )
-
-
-def _check_numbers(
-    max_accuracy_drop: float,
-    threads: int,
-    runs: int,
-    calibration_samples: int,
-    min_speedup: float,
-    guard_tries: int,
-) -> None:
-    if not 0 <= max_accuracy_drop <= 1:
-        raise EdgeKDError(
-            f"max_accuracy_drop {max_accuracy_drop} is not a fraction in [0, 1]; "
-            "0.005 means 0.5 points"
-        )
-    if threads < 1 or runs < 1 or calibration_samples < 1 or min_speedup <= 0 or guard_tries < 0:
-        raise EdgeKDError(
-            "threads, runs and calibration_samples must be >= 1, min_speedup > 0, guard_tries >= 0"
-        )
 
 
 def _measure(
