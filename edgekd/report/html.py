@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from edgekd.report import plots
-from edgekd.report.render import _count, _size
+from edgekd.report.render import _count, _size, macs_cell
 
 # Keys with a dedicated place on the page; every other top-level key is an extra section.
 CORE_KEYS = ("edgekd_version", "host", "config", "artifacts", "final", "budget", "notes")
@@ -352,7 +352,7 @@ def artifact_table(report: dict) -> str:
             num(_size, a.get("size_bytes")),
             num(_size, a.get("gzip_bytes")),
             num(_count, a.get("params")),
-            num(_count, a.get("macs")),
+            macs_cell(a),
             _ms(lat.get("p50")),
             _ms(lat.get("p90")),
             _ms(lat.get("p99")),

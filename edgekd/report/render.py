@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edgekd.atomic import write_text_atomic
+from edgekd.bench.table import host_line
 
 HEADERS = [
     "artifact",
@@ -39,6 +40,14 @@ def _count(n: int) -> str:
     return str(n)
 
 
+def macs_cell(a: dict) -> str:
+    """MACs, with "≥" when graph counting named nodes it could not count (a lower bound)."""
+    macs = a.get("macs")
+    if not isinstance(macs, int | float):
+        return "n/a"
+    return ("≥ " if a.get("macs_uncounted_nodes") else "") + _count(macs)
+
+
 def artifact_rows(report: dict) -> list[list[str]]:
     rows = []
     for a in report["artifacts"]:
@@ -52,7 +61,7 @@ def artifact_rows(report: dict) -> list[list[str]]:
                 f"{a['retention']:.3f}",
                 _size(a["size_bytes"]),
                 _count(a["params"]),
-                _count(a["macs"]),
+                macs_cell(a),
                 f"{a['latency_ms']['p50']:.3f}",
                 f"{a['latency_ms']['p90']:.3f}",
                 "n/a" if mem is None else f"{mem:.1f}",
@@ -223,7 +232,7 @@ def render_markdown(report: dict) -> str:
         parts += ["## Notes", "\n".join(f"- {n}" for n in report["notes"])]
     parts.append(
         f"Host: {host['cpu']}, {host['cores']} cores; onnxruntime {host['onnxruntime']}, "
-        f"torch {host['torch']}; edgekd {report['edgekd_version']}."
+        f"torch {host['torch']}; edgekd {report['edgekd_version']}. {host_line(host)}."
     )
     return "\n\n".join(parts) + "\n"
 
