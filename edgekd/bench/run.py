@@ -77,8 +77,8 @@ def benchmark_many(
     arena: "on", "off" or "both" (the CPU memory arena, for the memory figures).
     batches: extra batch sizes for the throughput figures.
     sources: `.ort` path -> the `.onnx` it came from, whose graph gives params/MACs.
-    max_input_mb: refuse random inputs above this (default: a share of MemAvailable); checked
-    before anything is allocated, feeds first, so graph counting never draws a huge input.
+    max_input_mb: refuse random inputs above this (default: a share of MemAvailable), checked
+    before any input is drawn (graph counting's own batch-1 run is guarded the same way).
     """
     if arena not in ("on", "off", "both"):
         raise EdgeKDError(f"arena must be on, off or both, not {arena!r}")
@@ -89,14 +89,6 @@ def benchmark_many(
         raise EdgeKDError("no model given; pass one or more .onnx or .ort files")
     arrays = load_data(data) if data is not None else None
     sources = {str(Path(k)): Path(v) for k, v in (sources or {}).items()}
-
-    sessions = [_open(f, threads) for f in files]
-    feeds, resolved = [], []
-    for s in sessions:
-        x, r = make_feeds(s, shapes=shapes, batch=batch, data=arrays, max_input_mb=max_input_mb)
-        feeds.append(x)
-        resolved.append(r)
-    del sessions
 
     graphs = []
     for f in files:
@@ -109,6 +101,14 @@ def benchmark_many(
         else:
             g = graph_stats(f, shapes=shapes, max_input_mb=max_input_mb)
         graphs.append(g)
+
+    sessions = [_open(f, threads) for f in files]
+    feeds, resolved = [], []
+    for s in sessions:
+        x, r = make_feeds(s, shapes=shapes, batch=batch, data=arrays, max_input_mb=max_input_mb)
+        feeds.append(x)
+        resolved.append(r)
+    del sessions
 
     overhead = lat.loop_overhead_ms(threads)
     stats = lat.compare_latency(
