@@ -26,24 +26,33 @@ INPUT_SHAPE = (1, 32, 32)  # (C, H, W): big enough for a stride-32 backbone, sma
 WIDTH = 0.25
 
 
-class ResidualTestNet(nn.Module):
-    """ResNet-8-like: a stride-2 residual stage with a 1x1 projection shortcut."""
+def _conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout))
 
-    def __init__(self, cin: int = 1, c: int = 8, classes: int = 10):
+
+class _Stack(nn.Module):
+    """ResNet-8 stack: two 3x3 convs, a 1x1 projection shortcut when the stride is 2."""
+
+    def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(cin, c, 3, padding=1), nn.ReLU())
-        self.body = nn.Sequential(
-            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(2 * c, 2 * c, 3, padding=1),
-        )
-        self.short = nn.Conv2d(c, 2 * c, 1, stride=2)
-        self.head = nn.Linear(2 * c, classes)
+        self.a, self.b = _conv_bn(cin, cout, stride=stride), _conv_bn(cout, cout)
+        self.short = _conv_bn(cin, cout, k=1, stride=stride) if stride > 1 else nn.Identity()
 
     def forward(self, x):
-        x = self.stem(x)
-        x = torch.relu(self.body(x) + self.short(x))
-        return self.head(x.mean(dim=(2, 3)))
+        return torch.relu(self.short(x) + self.b(torch.relu(self.a(x))))
+
+
+class ResNet8(nn.Module):
+    """MLPerf Tiny's image-classification ResNet-8 (32x32x3, 12,501,632 MACs): the issue's net."""
+
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.stem = nn.Sequential(_conv_bn(3, 16), nn.ReLU())
+        self.stacks = nn.Sequential(_Stack(16, 16, 1), _Stack(16, 32, 2), _Stack(32, 64, 2))
+        self.head = nn.Linear(64, classes)
+
+    def forward(self, x):
+        return self.head(self.stacks(self.stem(x)).mean(dim=(2, 3)))
 
 
 def torch_macs(model: nn.Module, x: torch.Tensor) -> int:
@@ -95,17 +104,17 @@ def three_formats(model: nn.Module, x: torch.Tensor, out: Path) -> dict[str, Pat
     return files
 
 
-def _model(name: str) -> nn.Module:
+def _model(name: str) -> tuple[nn.Module, tuple[int, ...]]:
     torch.manual_seed(0)
-    if name == "residual-test-net":
-        return ResidualTestNet(INPUT_SHAPE[0]).eval()
-    return create_model(name, INPUT_SHAPE, 10, width=WIDTH).eval()
+    if name == "mlperf-resnet8-testnet":
+        return ResNet8().eval(), (3, 32, 32)
+    return create_model(name, INPUT_SHAPE, 10, width=WIDTH).eval(), INPUT_SHAPE
 
 
-@pytest.mark.parametrize("name", [*list_models(), "residual-test-net"])
+@pytest.mark.parametrize("name", [*list_models(), "mlperf-resnet8-testnet"])
 def test_macs_equal_across_formats_and_torch(name, tmp_path):
-    model = _model(name)
-    x = torch.randn(4, *INPUT_SHAPE)
+    model, shape = _model(name)
+    x = torch.randn(4, *shape)
     files = three_formats(model, x, tmp_path)
     stats = {fmt: graph_stats(p) for fmt, p in files.items()}
     expected = torch_macs(model, x)
@@ -116,7 +125,9 @@ def test_macs_equal_across_formats_and_torch(name, tmp_path):
     # Weights only: int8 weights + int32 biases count as the float ones, scales do not.
     assert stats["QDQ"].params == stats["QOperator"].params
     assert stats["QDQ"].peak_activation_bytes == stats["QOperator"].peak_activation_bytes
-    if name in ("resnet-tiny", "residual-test-net"):  # the regression: shapes after QLinearAdd
+    if name == "mlperf-resnet8-testnet":  # the issue's net; its QOperator file counted 5,160,960
+        assert expected == 12_501_632
+    if name in ("resnet-tiny", "mlperf-resnet8-testnet"):  # the regression: shapes after QLinearAdd
         qop = onnx.load(str(files["QOperator"]))
         adds = [n.output[0] for n in qop.graph.node if n.op_type == "QLinearAdd"]
         assert adds and stats["QOperator"].macs_by_op.keys() == {"QLinearConv", "QGemm"}
