@@ -180,8 +180,12 @@ def benchmark_many(
         if memory:
             mshapes = {k: list(v) for k, v in resolved[i].shapes.items()}
             on = off = None
-            mem_args: dict[str, Any] = {"threads": threads, "batch": batch, "shapes": mshapes}
-            mem_args["max_input_mb"] = max_input_mb
+            mem_args: dict[str, Any] = {
+                "threads": threads,
+                "batch": batch,
+                "shapes": mshapes,
+                "max_input_mb": max_input_mb,
+            }
             if arena in ("on", "both"):
                 on = measure_memory(f, arena=True, **mem_args)
             if arena in ("off", "both"):
