@@ -227,6 +227,11 @@ def search(config_file, trials, timeout, epochs, final_epochs, storage, study_na
 @click.option("--warmup", type=int, default=20, show_default=True, help="Untimed runs first.")
 @click.option("--shape", "shapes", multiple=True, help="Fix a symbolic input: NAME=1x3x32x32.")
 @click.option("--data", help="Real inputs: an .npz with key X.")
+@click.option(
+    "--max-input-mb",
+    type=float,
+    help="Largest random inputs to create (default: 25% of memory available, <= 2048).",
+)
 @click.option("--memory/--no-memory", default=True, help="Measure peak memory in a child.")
 @click.option(
     "--arena",

@@ -1,7 +1,9 @@
 """Accuracy, latency, memory and size of every artifact, in the report.json field names.
 
 Latency of all artifacts is measured in one interleaved call, so the ratios between them
-(student vs teacher, int8 vs fp32) come from the same stretch of a noisy host.
+(student vs teacher, int8 vs fp32) come from the same stretch of a noisy host. Random inputs
+are sized before they are drawn and refused above bench's default input limit (a share of
+the memory available), and MACs that could not be counted are named (`macs_uncounted_nodes`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from tests.test_bench_helpers import (
     CRG_PEAK_ACT,
     conv_relu_gemm,
     depthwise_pointwise,
+    matmul_einsum,
     matmul_seq,
     qdq_conv_relu_gemm,
     qlinear_conv,
@@ -106,3 +107,50 @@ def test_missing_and_non_onnx_files_raise_one_clear_error(tmp_path):
     bad.write_text("this is not a protobuf\n" * 20)
     with pytest.raises(EdgeKDError, match="not an ONNX model"):
         graph_stats(bad)
+
+
+def test_node_without_mac_rule_is_named_and_macs_are_a_lower_bound(tmp_path):
+    s = graph_stats(matmul_einsum(tmp_path / "e.onnx"))
+    assert s.macs == 8 * 4  # the MatMul; the Einsum's 4 * 3 are not counted
+    assert s.uncounted == ["Einsum:mix"]
+    assert s.to_dict()["macs_uncounted_nodes"] == ["Einsum:mix"]
+    assert any("lower bound" in n and "Einsum:mix" in n for n in s.notes)
+    assert "macs_uncounted_nodes" not in graph_stats(conv_relu_gemm(tmp_path / "c.onnx")).to_dict()
+
+
+def test_unknown_custom_domain_op_is_not_counted_as_zero(tmp_path):
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph(
+        [helper.make_node("MatMulNBits", ["x", "w"], ["y"], name="q4", domain="com.microsoft")],
+        "nbits",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor("w", TensorProto.UINT8, [4, 1, 4], bytes(16), raw=True)],
+    )
+    model = helper.make_model(
+        g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
+    model.ir_version = 8
+    path = tmp_path / "nbits.onnx"
+    path.write_bytes(model.SerializeToString())
+    s = graph_stats(path)
+    assert s.uncounted == ["MatMulNBits:q4"] and s.macs == 0
+
+
+def test_bench_prints_a_lower_bound_and_names_the_node(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from edgekd.cli import main
+    from edgekd.report.render import macs_cell
+
+    model = str(matmul_einsum(tmp_path / "e.onnx"))
+    fast = ["--runs", "2", "--warmup", "0", "--no-memory"]
+    r = CliRunner().invoke(main, ["bench", model, "--json", *fast])
+    (art,) = json.loads(r.stdout)["artifacts"]
+    assert art["macs"] == 32 and art["macs_uncounted_nodes"] == ["Einsum:mix"]
+    assert macs_cell(art) == "≥ 32" and macs_cell({**art, "macs_uncounted_nodes": []}) == "32"
+    table = CliRunner().invoke(main, ["bench", model, *fast]).output
+    assert "≥ 32" in table and "Einsum:mix" in table

@@ -159,3 +159,33 @@ def qlinear_conv(path: Path) -> Path:
         inits,
     )
     return _save(g, path)
+
+
+def matmul_einsum(path: Path) -> Path:
+    """x[N,8] @ W[8,4] (32 MACs, counted) then Einsum with V[4,3] (12 MACs, no rule: uncounted)."""
+    rng = np.random.default_rng(5)
+    g = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "W"], ["h"], name="mm"),
+            helper.make_node("Einsum", ["h", "V"], ["y"], name="mix", equation="bi,ij->bj"),
+        ],
+        "einsum",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [
+            _init("W", rng.standard_normal((8, 4)).astype(np.float32)),
+            _init("V", rng.standard_normal((4, 3)).astype(np.float32)),
+        ],
+    )
+    return _save(g, path)
+
+
+def huge_input_relu(path: Path, elements: int = 2_000_000_000) -> Path:
+    """One Relu on an input declared [1, elements]: 8 GB of float32 at 2e9."""
+    g = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "huge",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, elements])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, elements])],
+    )
+    return _save(g, path)

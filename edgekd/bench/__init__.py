@@ -12,7 +12,7 @@ from typing import Any
 _EXPORTS = {
     "benchmark": "edgekd.bench.run",
     "benchmark_many": "edgekd.bench.run",
-    "host_info": "edgekd.bench.run",
+    "host_info": "edgekd.bench.host",
     "Budget": "edgekd.bench.budgets",
     "BudgetVerdict": "edgekd.bench.budgets",
     "load_budget": "edgekd.bench.budgets",

@@ -45,13 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arena", type=int, choices=(0, 1), default=1)
     ap.add_argument("--shapes", default="{}", help="JSON {input: [dims]}")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--max-input-mb", type=float, default=None)
     args = ap.parse_args(argv)
 
     result: dict = {"model": args.model}
     if args.model is not None:
         t0 = time.perf_counter()
         session = make_session(args.model, args.threads, arena=bool(args.arena))
-        feeds, _ = make_feeds(session, shapes=json.loads(args.shapes), batch=args.batch)
+        feeds, _ = make_feeds(
+            session,
+            shapes=json.loads(args.shapes),
+            batch=args.batch,
+            max_input_mb=args.max_input_mb,
+        )
         session.run(None, feeds)
         result["cold_start_ms"] = (time.perf_counter() - t0) * 1e3
         for _ in range(max(0, args.runs - 1)):

@@ -56,6 +56,7 @@ def run_bench(
     ort: bool = False,
     ort_dir: str | None = None,
     as_json: bool = False,
+    max_input_mb: float | None = None,
     max_latency_ms: float | None = None,
     max_memory_mb: float | None = None,
     max_size_kb: float | None = None,
@@ -121,6 +122,7 @@ def run_bench(
         data=data,
         batches=batches,
         sources=sources,
+        max_input_mb=max_input_mb,
     )
     out: dict[str, Any] = {"edgekd_version": _version(), **result}
     if ort_info:

@@ -2,7 +2,11 @@
 
 Counted from the graph itself (batch 1), so they are exact and host-independent, unlike latency.
 Works for float models, QDQ models (weights behind DequantizeLinear) and QOperator models
-(QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger, com.microsoft QGemm).
+(QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger, com.microsoft QGemm,
+DynamicQuantizeMatMul, ...): shapes onnx cannot infer past a com.microsoft op are measured by
+running the graph once (edgekd.bench.observed). MACs are those of convolutions and matrix
+products, as a PyTorch forward hook on Conv/Linear counts them; a node with MACs edgekd cannot
+count is named in `uncounted` and the figure is a lower bound, never a silent undercount.
 """
 
 from __future__ import annotations
@@ -28,7 +32,37 @@ _MATMUL = {
     "MatMulInteger": (0, 1),
     "QLinearMatMul": (0, 3),
 }
+_MATMUL |= {"DynamicQuantizeMatMul": (0, 1), "MatMulIntegerToFloat": (0, 1)}
 _GEMM = {"Gemm": (0, 1), "FusedGemm": (0, 1), "QGemm": (0, 3)}
+# Default-domain ops that multiply-accumulate but are not counted: naming them keeps the figure
+# honest (a lower bound) instead of silently low.
+_UNCOUNTED_ONNX = {"Einsum", "LSTM", "GRU", "RNN", "Attention", "DeformConv"}
+# Ops outside the default domain that do no MACs in this convention (elementwise, pooling,
+# quantization, normalisation). Any other custom-domain op is named as uncounted.
+_ZERO_MAC_CUSTOM = {
+    "QLinearAdd",
+    "QLinearMul",
+    "QLinearSigmoid",
+    "QLinearLeakyRelu",
+    "QLinearSoftmax",
+    "QLinearGlobalAveragePool",
+    "QLinearAveragePool",
+    "QLinearConcat",
+    "QLinearReduceMean",
+    "QLinearWhere",
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+    "NhwcMaxPool",
+    "Gelu",
+    "FastGelu",
+    "BiasGelu",
+    "QuickGelu",
+    "BiasAdd",
+    "SkipLayerNormalization",
+    "SimplifiedLayerNormalization",
+    "LayerNormalization",
+}
 
 # Input names of com.microsoft ops (the onnx package has no schema for them).
 _MS_INPUTS = {
@@ -77,13 +111,17 @@ class GraphStats:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {
+        """report.json artifact fields; `macs_uncounted_nodes` only when `macs` is a lower bound."""
+        out = {
             "size_bytes": self.size_bytes,
             "gzip_bytes": self.gzip_bytes,
             "params": self.params,
             "macs": self.macs,
             "peak_activation_bytes": self.peak_activation_bytes,
         }
+        if self.uncounted:
+            out["macs_uncounted_nodes"] = list(self.uncounted)
+        return out
 
 
 def load_model(path: str | Path) -> onnx.ModelProto:
@@ -129,15 +167,11 @@ def _file_sizes(paths: Sequence[Path]) -> tuple[int, int]:
 # ---------------------------------------------------------------- shapes
 
 
-def infer_shapes(
+def fix_input_dims(
     model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]] | None = None
-) -> dict[str, tuple[int, list[int] | None]]:
-    """name -> (elem_type, dims) for every tensor onnx can infer with batch (and other symbols) = 1.
-
-    Symbolic input dims are fixed first (a symbolic axis 0 to 1, others to --shape values, else
-    1), stale value_info is dropped, then onnx's inference runs with data propagation so
-    Shape->Gather->Reshape chains resolve too.
-    """
+) -> onnx.ModelProto:
+    """A copy whose inputs have concrete dims: a symbolic axis 0 is 1 (costs are per sample),
+    others take --shape values, else 1. Stale value_info and output shapes are dropped."""
     shapes = dict(shapes or {})
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -159,6 +193,22 @@ def infer_shapes(
     for out in m.graph.output:
         if out.type.HasField("tensor_type"):
             out.type.tensor_type.ClearField("shape")
+    return m
+
+
+def infer_shapes(
+    model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]] | None = None
+) -> dict[str, tuple[int, list[int] | None]]:
+    """name -> (elem_type, dims) for every tensor onnx can infer with batch (and other symbols) = 1.
+
+    Inputs are fixed first (fix_input_dims), then onnx's inference runs with data propagation so
+    Shape->Gather->Reshape chains resolve too.
+    """
+    return _inferred(fix_input_dims(model, shapes))
+
+
+def _inferred(m: onnx.ModelProto) -> dict[str, tuple[int, list[int] | None]]:
+    """Shapes onnx infers for a model whose inputs are fixed already."""
     # A graph onnx cannot type keeps what the inputs alone give.
     with contextlib.suppress(Exception):
         m = onnx.shape_inference.infer_shapes(
@@ -210,8 +260,15 @@ def _conv_out_shape(node: onnx.NodeProto, x: list[int], w: list[int]) -> list[in
 
 
 def _node_macs(node: onnx.NodeProto, shape_of) -> int | None:
-    """Multiply-accumulates of one node at batch 1; None when its shapes are unknown."""
+    """Multiply-accumulates of one node at batch 1; None when they cannot be counted (shapes
+    unknown, or an op that multiplies but has no rule here)."""
     op = node.op_type
+    if node.domain not in ("", "ai.onnx") and not (
+        op in _CONV or op in _MATMUL or op in _GEMM or op in _ZERO_MAC_CUSTOM
+    ):
+        return None
+    if op in _UNCOUNTED_ONNX:
+        return None
     if op in _CONV:
         xi, wi = _CONV[op]
         x, w = shape_of(node.input[xi]), shape_of(node.input[wi])
@@ -450,12 +507,27 @@ def peak_activation(
 # ---------------------------------------------------------------- public
 
 
+def _open_values(model: onnx.ModelProto, known: Mapping[str, tuple[int, list[int] | None]]):
+    """Node outputs whose shape is still unknown, in graph order."""
+    return [
+        o
+        for node in model.graph.node
+        for o in node.output
+        if o and known.get(o, (0, None))[1] is None
+    ]
+
+
 def graph_stats(
-    path: str | Path, *, shapes: Mapping[str, Sequence[int]] | None = None
+    path: str | Path,
+    *,
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    max_input_mb: float | None = None,
 ) -> GraphStats:
     """Size, gzip size, parameters, MACs and peak activation bytes of one model file.
 
     `.ort` files are flatbuffers the onnx package cannot read: only their sizes are reported.
+    Shapes onnx cannot infer are measured by one onnxruntime run at batch 1, whose inputs are
+    refused above `max_input_mb` like bench's own (EdgeKDError).
     """
     path = Path(path)
     if not path.is_file():
@@ -485,7 +557,15 @@ def graph_stats(
             f"weights live in side file(s) {', '.join(p.name for p in ext)}: sizes include them; "
             "ship one file (onnx.save with save_as_external_data=False)"
         )
-    known = infer_shapes(model, shapes)
+    fixed = fix_input_dims(model, shapes)
+    known = _inferred(fixed)
+    missing = _open_values(fixed, known)
+    if missing:
+        from edgekd.bench.observed import observe_shapes
+
+        known.update(
+            observe_shapes(fixed, missing, base_dir=path.parent, max_input_mb=max_input_mb)
+        )
 
     def shape_of(name: str) -> list[int] | None:
         return known.get(name, (0, None))[1]
@@ -505,8 +585,9 @@ def graph_stats(
     stats.macs_by_op = dict(by_op)
     if stats.uncounted:
         stats.notes.append(
-            f"MACs exclude {len(stats.uncounted)} node(s) with unknown shapes "
-            f"({', '.join(stats.uncounted[:3])}); pass --shape to fix symbolic inputs"
+            f"MACs are a lower bound: {len(stats.uncounted)} node(s) not counted "
+            f"({', '.join(stats.uncounted[:3])}{', ...' if len(stats.uncounted) > 3 else ''}); "
+            "their op has no MAC rule or their shapes stayed unknown (try --shape)"
         )
     peak, complete = peak_activation(model, known)
     stats.peak_activation_bytes = peak

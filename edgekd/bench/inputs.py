@@ -6,6 +6,7 @@ use it without importing anything beyond numpy + onnxruntime, and `.ort` files w
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,13 @@ ORT_DTYPES: dict[str, type] = {
     "tensor(uint16)": np.uint16,
     "tensor(bool)": np.bool_,
 }
+
+# Inputs may take this share of the memory available: the session's activations, the memory
+# child's own copy and the throughput batches need the rest. Capped, because an edge model's
+# inputs are kilobytes to megabytes: gigabytes mean a wrong declared shape, on any host.
+INPUT_SHARE = 0.25
+INPUT_CAP_MB = 2048.0  # also the limit where /proc/meminfo is missing (not Linux)
+MEMINFO = "/proc/meminfo"
 
 _SHAPE_RE = re.compile(r"^\s*([^=\s]+)\s*=\s*(\d+(?:\s*[xX,]\s*\d+)*)\s*$")
 
@@ -131,6 +139,10 @@ def resolve_shapes(
                 resolved.append(d)
             elif axis == 0:
                 resolved.append(batch)
+                out.notes.append(
+                    f"input {inp.name!r} axis 0 is symbolic ({_dim_label(d)}); using the batch, "
+                    f"{batch} (set it with --batch)"
+                )
             else:
                 resolved.append(1)
                 out.notes.append(
@@ -141,19 +153,75 @@ def resolve_shapes(
     return out
 
 
+def available_mb() -> float | None:
+    """MemAvailable from /proc/meminfo in MiB; None where the file is missing or odd."""
+    try:
+        with open(MEMINFO) as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def input_limit_mb(max_input_mb: float | None = None) -> tuple[float, str]:
+    """(limit MiB, its source): the user's --max-input-mb, else a share of MemAvailable."""
+    if max_input_mb is not None:
+        if max_input_mb <= 0:
+            raise EdgeKDError(f"--max-input-mb must be positive, got {max_input_mb:g}")
+        return float(max_input_mb), "--max-input-mb"
+    avail = available_mb()
+    if avail is None or avail * INPUT_SHARE > INPUT_CAP_MB:
+        return INPUT_CAP_MB, f"default: {INPUT_SHARE:.0%} of memory available, at most this"
+    return avail * INPUT_SHARE, f"default: {INPUT_SHARE:.0%} of {avail:,.0f} MiB available"
+
+
+def input_nbytes(resolved: ResolvedInputs) -> dict[str, int]:
+    """Bytes each input will take at its resolved shape, computed without allocating it."""
+    return {
+        name: math.prod(shape) * np.dtype(ORT_DTYPES[f"tensor({resolved.dtypes[name]})"]).itemsize
+        for name, shape in resolved.shapes.items()
+    }
+
+
+def check_input_bytes(resolved: ResolvedInputs, max_input_mb: float | None = None) -> None:
+    """EdgeKDError naming the input that takes the inputs over the limit, before any is created.
+
+    A model may declare an input no host can hold (`[1, 2000000000]`); drawing it anyway takes
+    the machine down, and bench is meant to run on the device itself.
+    """
+    limit_mb, source = input_limit_mb(max_input_mb)
+    total = 0
+    for name, nbytes in input_nbytes(resolved).items():
+        total += nbytes
+        if total > limit_mb * 2**20:
+            shape = "x".join(map(str, resolved.shapes[name]))
+            raise EdgeKDError(
+                f"input {name!r} of shape {shape} ({resolved.dtypes[name]}) needs "
+                f"{nbytes:,} bytes ({nbytes / 2**20:,.1f} MiB), over the input limit of "
+                f"{limit_mb:,.1f} MiB ({source}); raise it with --max-input-mb or pass a "
+                "smaller --shape/--batch"
+            )
+
+
 def random_feeds(resolved: ResolvedInputs, seed: int = 0) -> dict[str, np.ndarray]:
     """Random data of the declared dtype: normal for floats, small non-negative ints else.
 
-    Small ints keep index-like inputs (token ids, gather indices) in range.
+    Drawn in the input's own dtype (float16 through float32, the narrowest numpy draws), never
+    in float64 then cast, so a feed costs its own bytes. Small ints keep index-like inputs
+    (token ids, gather indices) in range.
     """
     rng = np.random.default_rng(seed)
     feeds = {}
     for name, shape in resolved.shapes.items():
-        dtype = ORT_DTYPES[f"tensor({resolved.dtypes[name]})"]
-        if np.issubdtype(dtype, np.floating):
-            feeds[name] = rng.standard_normal(shape).astype(dtype)
+        dtype = np.dtype(ORT_DTYPES[f"tensor({resolved.dtypes[name]})"])
+        if dtype == np.float16:
+            feeds[name] = rng.standard_normal(shape, dtype=np.float32).astype(dtype)
+        elif np.issubdtype(dtype, np.floating):
+            feeds[name] = rng.standard_normal(shape, dtype=dtype)
         else:
-            feeds[name] = rng.integers(0, 2, size=shape).astype(dtype)
+            feeds[name] = rng.integers(0, 2, size=shape, dtype=dtype)
     return feeds
 
 
@@ -217,10 +285,15 @@ def make_feeds(
     batch: int = 1,
     data: Mapping[str, np.ndarray] | None = None,
     seed: int = 0,
+    max_input_mb: float | None = None,
 ) -> tuple[dict[str, np.ndarray], ResolvedInputs]:
-    """Feeds for one session: real data when given, random data of the right dtype otherwise."""
+    """Feeds for one session: real data when given, random data of the right dtype otherwise.
+
+    Random inputs are sized first and refused above the input limit (see check_input_bytes).
+    """
     resolved = resolve_shapes(session.get_inputs(), shapes, batch)
     if data is None:
+        check_input_bytes(resolved, max_input_mb)
         return random_feeds(resolved, seed), resolved
     feeds = data_feeds(resolved, data, batch)
     # The data defines the symbolic axes, so the "using 1" notes no longer apply.

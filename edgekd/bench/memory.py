@@ -90,14 +90,20 @@ def measure_memory(
     arena: bool = True,
     shapes: Mapping[str, Sequence[int]] | None = None,
     runs: int = 3,
+    max_input_mb: float | None = None,
 ) -> MemoryStats:
-    """Peak MiB of a fresh process that loads `path` and runs it `runs` times, and the baseline."""
+    """Peak MiB of a fresh process that loads `path` and runs it `runs` times, and the baseline.
+
+    The child refuses inputs above `max_input_mb` (default: a share of MemAvailable) as bench does.
+    """
     path = Path(path)
     if not path.is_file():
         raise EdgeKDError(f"model file not found: {path}; pass an existing .onnx or .ort file")
     args = ["--model", str(path.resolve()), "--threads", str(threads), "--batch", str(batch)]
     args += ["--arena", str(int(arena)), "--runs", str(runs)]
     args += ["--shapes", json.dumps({k: list(v) for k, v in (shapes or {}).items()})]
+    if max_input_mb is not None:
+        args += ["--max-input-mb", str(max_input_mb)]
     result = run_child(args)
     peak = _mb(result["vmhwm_kb"])
     base = baseline_mb() if peak is not None else None

@@ -7,42 +7,19 @@ and compared as ratios to the first one.
 
 from __future__ import annotations
 
-import os
-import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from edgekd.bench import latency as lat
 from edgekd.bench.graph import graph_stats
+from edgekd.bench.host import host_info
 from edgekd.bench.inputs import load_data, make_feeds
 from edgekd.bench.memory import measure_memory
 from edgekd.errors import EdgeKDError
 
 # Below this many loop overheads, a p50 mostly measures the call path, not the model.
 TINY_FACTOR = 10
-
-
-def host_info() -> dict[str, Any]:
-    """What the timings were taken on: host timings are not device timings."""
-    import onnxruntime
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith(("model name", "hardware")):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "onnxruntime": onnxruntime.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def _open(path: Path, threads: int):
@@ -93,12 +70,15 @@ def benchmark_many(
     data: str | Path | None = None,
     batches: Sequence[int] = (),
     sources: Mapping[str, str | Path] | None = None,
+    max_input_mb: float | None = None,
 ) -> dict[str, Any]:
     """Measure every model (latency interleaved) and compare each with the first.
 
     arena: "on", "off" or "both" (the CPU memory arena, for the memory figures).
     batches: extra batch sizes for the throughput figures.
     sources: `.ort` path -> the `.onnx` it came from, whose graph gives params/MACs.
+    max_input_mb: refuse random inputs above this (default: a share of MemAvailable), checked
+    before any input is drawn (graph counting's own batch-1 run is guarded the same way).
     """
     if arena not in ("on", "off", "both"):
         raise EdgeKDError(f"arena must be on, off or both, not {arena!r}")
@@ -114,18 +94,18 @@ def benchmark_many(
     for f in files:
         if f.suffix.lower() == ".ort" and str(f) in sources:
             g = graph_stats(f)
-            src = graph_stats(sources[str(f)], shapes=shapes)
-            g.params, g.macs = src.params, src.macs
+            src = graph_stats(sources[str(f)], shapes=shapes, max_input_mb=max_input_mb)
+            g.params, g.macs, g.uncounted = src.params, src.macs, src.uncounted
             g.peak_activation_bytes = src.peak_activation_bytes
-            g.notes = [f"params/MACs/activations from {sources[str(f)].name}"]
+            g.notes = [f"params/MACs/activations from {sources[str(f)].name}", *src.notes]
         else:
-            g = graph_stats(f, shapes=shapes)
+            g = graph_stats(f, shapes=shapes, max_input_mb=max_input_mb)
         graphs.append(g)
 
     sessions = [_open(f, threads) for f in files]
     feeds, resolved = [], []
     for s in sessions:
-        x, r = make_feeds(s, shapes=shapes, batch=batch, data=arrays)
+        x, r = make_feeds(s, shapes=shapes, batch=batch, data=arrays, max_input_mb=max_input_mb)
         feeds.append(x)
         resolved.append(r)
     del sessions
@@ -149,7 +129,13 @@ def benchmark_many(
         able, bfeeds = [], []
         for i, f in enumerate(files):
             try:
-                x, _ = make_feeds(lat.make_session(f, threads), shapes=shapes, batch=b, data=arrays)
+                x, _ = make_feeds(
+                    lat.make_session(f, threads),
+                    shapes=shapes,
+                    batch=b,
+                    data=arrays,
+                    max_input_mb=max_input_mb,
+                )
             except EdgeKDError as e:  # e.g. a fixed batch of 1: skip this size for this model
                 skipped[i].append(f"throughput at batch {b} skipped: {e}")
                 continue
@@ -194,10 +180,16 @@ def benchmark_many(
         if memory:
             mshapes = {k: list(v) for k, v in resolved[i].shapes.items()}
             on = off = None
+            mem_args: dict[str, Any] = {
+                "threads": threads,
+                "batch": batch,
+                "shapes": mshapes,
+                "max_input_mb": max_input_mb,
+            }
             if arena in ("on", "both"):
-                on = measure_memory(f, threads=threads, batch=batch, arena=True, shapes=mshapes)
+                on = measure_memory(f, arena=True, **mem_args)
             if arena in ("off", "both"):
-                off = measure_memory(f, threads=threads, batch=batch, arena=False, shapes=mshapes)
+                off = measure_memory(f, arena=False, **mem_args)
             main = on or off
             mem = main.to_dict()
             if on is not None and off is not None:

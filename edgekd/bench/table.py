@@ -36,6 +36,28 @@ def _count(v: Any) -> str:
     return f"{v:,}"
 
 
+class AtLeast(int):
+    """A count that is a lower bound (some nodes could not be counted); prints as "≥ ..."."""
+
+
+def macs_of(art: dict) -> int | None:
+    """The artifact's MACs, as AtLeast when `macs_uncounted_nodes` names what is missing."""
+    macs = art.get("macs")
+    return AtLeast(macs) if macs is not None and art.get("macs_uncounted_nodes") else macs
+
+
+def count_text(v: Any) -> str:
+    """_count, with "≥ " before a lower bound."""
+    return f"≥ {_count(v)}" if isinstance(v, AtLeast) else _count(v)
+
+
+def host_line(host: dict) -> str:
+    """The CPU's int8-relevant instruction sets and what they mean, for every report."""
+    feats = host.get("cpu_features")
+    listed = ", ".join(feats) if feats else ("none found" if feats == [] else "unknown")
+    return f"CPU features: {listed} — int8: {host.get('int8_path', 'unknown')}"
+
+
 def _get(art: dict, *keys: str) -> Any:
     cur: Any = art
     for k in keys:
@@ -51,7 +73,7 @@ ROWS: list[Row] = [
     ("file size", lambda a: a.get("size_bytes"), _kb, True),
     ("gzip size", lambda a: a.get("gzip_bytes"), _kb, True),
     ("params", lambda a: a.get("params"), _count, True),
-    ("MACs (batch 1)", lambda a: a.get("macs"), _count, True),
+    ("MACs (batch 1)", macs_of, count_text, True),
     ("peak activations (est.)", lambda a: a.get("peak_activation_bytes"), _kb, True),
     ("latency p50 ms", lambda a: _get(a, "latency_ms", "p50"), _ms, True),
     ("latency p90 ms", lambda a: _get(a, "latency_ms", "p90"), _ms, True),
@@ -156,6 +178,7 @@ def render_bench(result: dict[str, Any], out: Console | None = None) -> None:
         f"[bold]edgekd bench[/] on {h['cpu']} ({h['cores']} cores), onnxruntime {h['onnxruntime']}"
         " — host timings, not device timings"
     )
+    console.print(host_line(h))
     console.print(bench_table(result))
     overhead = _get(result["artifacts"][0], "latency_ms", "loop_overhead")
     if overhead is not None:

@@ -16,3 +16,11 @@ def count_text(n: int) -> str:
         if n >= div:
             return f"{n / div:.1f}{suffix}"
     return str(n)
+
+
+def macs_cell(a: dict) -> str:
+    """MACs, with "≥" when graph counting named nodes it could not count (a lower bound)."""
+    macs = a.get("macs")
+    if not isinstance(macs, int | float):
+        return "n/a"
+    return ("≥ " if a.get("macs_uncounted_nodes") else "") + count_text(macs)

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from edgekd.atomic import write_text_atomic
-from edgekd.pages.text import count_text, size_text
+from edgekd.bench.table import host_line
+from edgekd.pages.text import count_text, macs_cell, size_text
 
 HEADERS = [
     "artifact",
@@ -38,7 +39,7 @@ def artifact_rows(report: dict) -> list[list[str]]:
                 f"{a['retention']:.3f}",
                 size_text(a["size_bytes"]),
                 count_text(a["params"]),
-                count_text(a["macs"]),
+                macs_cell(a),
                 f"{a['latency_ms']['p50']:.3f}",
                 f"{a['latency_ms']['p90']:.3f}",
                 "n/a" if mem is None else f"{mem:.1f}",
@@ -210,7 +211,7 @@ def render_markdown(report: dict) -> str:
         parts += ["## Notes", "\n".join(f"- {n}" for n in report["notes"])]
     parts.append(
         f"Host: {host['cpu']}, {host['cores']} cores; onnxruntime {host['onnxruntime']}, "
-        f"torch {host['torch']}; edgekd {report['edgekd_version']}."
+        f"torch {host['torch']}; edgekd {report['edgekd_version']}. {host_line(host)}."
     )
     return "\n\n".join(parts) + "\n"
 
