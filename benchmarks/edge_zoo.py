@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import sys
 import tempfile
@@ -30,6 +31,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import torch
 from onnxruntime.quantization import quantize_static
 from rich.progress import Progress
@@ -40,7 +43,7 @@ from edgekd.export import check_parity, export_onnx
 from edgekd.models import create_model
 from edgekd.models.catalog import zoo_entry
 from edgekd.prune import PruneSpec, prune_model
-from edgekd.quantize import choose_quantization
+from edgekd.quantize import choose_quantization, quantize_model
 from edgekd.quantize.core import preprocess, quiet
 from edgekd.quantize.data import NumpyCalibrationReader, input_spec, load_onnx
 from edgekd.quantize.nodes import count_int8_nodes
@@ -88,6 +91,65 @@ def _nodes(path: Path) -> dict:
         "int8_nodes": n["int8"],
         "transposes": n["by_op"].get("Transpose", 0),
     }
+
+
+def _conv_kinds(pre: Path) -> list[str]:
+    """Kind of each Conv of the pre-processed model, in graph order: stem, dw, pw or conv."""
+    model = onnx.load(str(pre))
+    weights = {t.name: list(t.dims) for t in model.graph.initializer}
+    kinds = []
+    for n in (n for n in model.graph.node if n.op_type == "Conv"):
+        w = weights[n.input[1]]
+        group = next((a.i for a in n.attribute if a.name == "group"), 1)
+        kinds.append(
+            "stem" if not kinds else "dw" if group > 1 else "pw" if w[2:] == [1, 1] else "conv"
+        )
+    return kinds
+
+
+def _kernel_us(path: Path, x: np.ndarray, runs: int) -> list[float]:
+    """Median kernel time (µs, 1 thread) of each conv onnxruntime runs, in graph order."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.enable_profiling, opts.log_severity_level = 1, True, 3
+    opts.optimized_model_filepath = str(path.with_suffix(".opt.onnx"))
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x}
+    for _ in range(runs):
+        session.run(None, feed)
+    profile = Path(session.end_profiling())
+    times: dict[str, list[float]] = {}
+    for e in json.loads(profile.read_text()):
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            times.setdefault(e["name"][: -len("_kernel_time")], []).append(e["dur"])
+    profile.unlink()
+    convs = ("Conv", "FusedConv", "NchwcConv", "QLinearConv")
+    graph = onnx.load(opts.optimized_model_filepath).graph
+    return [float(np.median(times[n.name])) for n in graph.node if n.op_type in convs]
+
+
+def layer_profile(fp32: Path, x: np.ndarray, work: Path, runs: int) -> dict | None:
+    """Where int8 wins and loses: conv kernel time by kind, fp32 vs every conv in int8 (QDQ
+    U8S8 per-channel, the recipe with no layer kept in float). Convs are matched by graph order,
+    which is exact for a chain only: None for a model with residual adds (or unmatched counts).
+    """
+    pre = preprocess(fp32, work / "kinds-pre.onnx")
+    if any(n.op_type == "Add" for n in onnx.load(str(pre)).graph.node):
+        return None
+    int8 = work / "all-int8.onnx"
+    quantize_model(fp32, int8, mode="int8", calibration=x[:32])
+    kinds = _conv_kinds(pre)
+    a, b = _kernel_us(fp32, x[:1], runs), _kernel_us(int8, x[:1], runs)
+    if not len(kinds) == len(a) == len(b):
+        return None
+    out: dict[str, dict] = {}
+    for k, ta, tb in zip(kinds, a, b, strict=True):
+        row = out.setdefault(k, {"layers": 0, "fp32_us": 0.0, "int8_us": 0.0})
+        row["layers"] += 1
+        row["fp32_us"] += ta
+        row["int8_us"] += tb
+    for row in out.values():
+        row["int8_over_fp32"] = round(row["int8_us"] / row["fp32_us"], 3)
+    return out
 
 
 def run_model(name: str, args, work: Path) -> dict:
@@ -141,6 +203,7 @@ def run_model(name: str, args, work: Path) -> dict:
     return {
         "model": e.spec,
         "input": list(e.input_shape),
+        "conv_time_by_kind": layer_profile(fp32, x, work, args.profile_runs),
         "candidates": [
             {"name": c.name, "p50_ms": round(c.p50_ms, 4), "float_nodes": c.float_compute_nodes}
             for c in choice.candidates
@@ -234,6 +297,19 @@ def markdown(result: dict) -> str:
     for m in result["models"]:
         cands = ", ".join(f"{c['name']} {c['p50_ms']:.3f} ms" for c in m["candidates"])
         lines.append(f"- {m['model']}: {cands}")
+    lines += [
+        "",
+        "## Conv kernel time by layer kind, fp32 vs all-int8 (1 thread, onnxruntime profiler)",
+        "",
+        "| model | kind | layers | fp32 µs | int8 µs | int8 / fp32 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in result["models"]:
+        for kind, r in (m["conv_time_by_kind"] or {}).items():
+            lines.append(
+                f"| {m['model']} | {kind} | {r['layers']} | {r['fp32_us']:.0f} | "
+                f"{r['int8_us']:.0f} | {r['int8_over_fp32']:.2f} |"
+            )
     lines += ["", f"Wall time: {result['seconds']:.0f} s.", ""]
     return "\n".join(lines)
 
@@ -252,6 +328,7 @@ def main(argv: list[str] | None = None) -> dict:
     args.runs = args.runs or (20 if q else 1000)
     args.choose_runs = 10 if q else 300
     args.samples = 32 if q else 512
+    args.profile_runs = 20 if q else 300
     torch.set_num_threads(1)
     start, load_before = time.perf_counter(), [round(v, 2) for v in os.getloadavg()]
     models = []
