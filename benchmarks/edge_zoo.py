@@ -160,7 +160,8 @@ def run_model(name: str, args, work: Path) -> dict:
     x = rng.random((args.samples, *e.input_shape), dtype=np.float32)
     fp32 = export_onnx(model, torch.from_numpy(x[:2]), work / f"{name}.onnx")
     check_parity(model, fp32, x[:64])
-    y = model(torch.from_numpy(x)).argmax(1).numpy()  # fp32's own labels: agreement, not accuracy
+    with torch.no_grad():  # fp32's own labels: the "accuracy" here is agreement with fp32
+        y = model(torch.from_numpy(x)).argmax(1).numpy()
     half = len(x) // 2
     choice = choose_quantization(
         fp32,
@@ -309,6 +310,18 @@ def markdown(result: dict) -> str:
             lines.append(
                 f"| {m['model']} | {kind} | {r['layers']} | {r['fp32_us']:.0f} | "
                 f"{r['int8_us']:.0f} | {r['int8_over_fp32']:.2f} |"
+            )
+    lines += ["", "## Where int8 loses (from the table above)", ""]
+    for m in result["models"]:
+        kinds = m["conv_time_by_kind"] or {}
+        slow = [
+            f"{k} {r['int8_over_fp32']:.2f}x" for k, r in kinds.items() if r["int8_over_fp32"] > 1
+        ]
+        if slow:
+            lines.append(
+                f"- {m['model']}: onnxruntime's int8 conv kernels are slower than its fp32 ones "
+                f"for {', '.join(slow)} (kernel time int8 / fp32); the `thinN` candidates keep "
+                "convs with fewer than N input channels in float for that reason."
             )
     lines += ["", f"Wall time: {result['seconds']:.0f} s.", ""]
     return "\n".join(lines)
