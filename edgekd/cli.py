@@ -265,6 +265,15 @@ def profiles(as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the zoo as JSON.")
+def zoo(as_json: bool) -> None:
+    """List the built-in models: default input, params and MACs (no torch needed)."""
+    from edgekd.models.catalog import run_zoo
+
+    run_zoo(as_json)
+
+
+@main.command()
 @click.argument("run_dir")
 def report(run_dir: str) -> None:
     """Redraw report.md and report.html of RUN_DIR from its report.json."""

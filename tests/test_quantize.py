@@ -161,6 +161,7 @@ def fake_latency(monkeypatch, quantized_p50: float | list[float], fp32_p50: floa
     def fake(paths, **kwargs):
         seen.append(list(paths))
         rest = quantized_p50 if isinstance(quantized_p50, list) else [quantized_p50] * len(paths)
+        rest = rest + rest[-1:] * (len(paths) - 1 - len(rest))  # later candidates: the last
         return [_stats(fp32_p50)] + [_stats(v) for v in rest[: len(paths) - 1]]
 
     monkeypatch.setattr(choose_mod, "compare_latency", fake)

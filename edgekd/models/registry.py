@@ -20,7 +20,7 @@ def register_model(fn: ModelFn) -> ModelFn:
 
 
 def list_models() -> list[str]:
-    from edgekd.models import zoo  # noqa: F401  (registers the built-ins)
+    from edgekd.models import edge, zoo  # noqa: F401  (registers the built-ins)
 
     return sorted(_REGISTRY)
 

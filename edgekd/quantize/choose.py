@@ -21,6 +21,7 @@ from edgekd.errors import EdgeKDError
 from edgekd.evaluate import onnx_accuracy, onnx_logits
 from edgekd.quantize.config import (
     AUTO_STATIC_CANDIDATES,
+    AUTO_THIN_CHANNELS,
     CHOOSE_MODES,
     QuantConfig,
     check_mode,
@@ -36,7 +37,7 @@ from edgekd.quantize.core import (
 )
 from edgekd.quantize.data import check_array
 from edgekd.quantize.guard import accuracy_guard
-from edgekd.quantize.nodes import count_int8_nodes, matmul_heavy
+from edgekd.quantize.nodes import count_int8_nodes, matmul_heavy, thin_convs
 
 PROBE_SAMPLES = 64  # samples used to rank layer sensitivity
 
@@ -156,9 +157,17 @@ def _plan(
         (name, "int8", cfg.model_copy(update={"calibration_samples": calibration_samples}))
         for name, cfg in AUTO_STATIC_CANDIDATES
     ]
+    pre = onnx.load(str(quantizer.pre_path))
+    seen: list[list[str]] = [[]]
+    for below in AUTO_THIN_CHANNELS:  # one candidate per distinct, non-empty set of thin convs
+        thin = thin_convs(pre, below)
+        if thin not in seen:
+            seen.append(thin)
+            cfg = QuantConfig(float_below_channels=below, calibration_samples=calibration_samples)
+            plan.append((f"int8-{cfg.label}", "int8", cfg))
     if config is not None:
         plan.append((f"int8-{config.label}", "int8", config))
-    if matmul_heavy(onnx.load(str(quantizer.pre_path))):
+    if matmul_heavy(pre):
         plan.append(
             (
                 "dynamic",

@@ -32,6 +32,10 @@ class QuantConfig(BaseModel):
     calibration_samples: int = Field(256, ge=1)
     percentile: float = Field(99.999, gt=0, le=100)
     op_types: tuple[str, ...] | None = None  # None: onnxruntime's default set for the mode
+    # Convs with fewer input channels than this stay in float: onnxruntime's int8 kernels lose
+    # to its float ones there (MobileNetV1 0.25's 3- and 8-channel layers at 96x96 ran 2.5x and
+    # 2.4x slower in int8 than in fp32; design.md, "Real edge sizes"). 0: quantize them all.
+    float_below_channels: int = Field(0, ge=0)
 
     @classmethod
     def ort_default(cls, **overrides) -> QuantConfig:
@@ -55,6 +59,8 @@ class QuantConfig(BaseModel):
             parts.append("rr")
         if self.calibrate_method != "MinMax":
             parts.append(self.calibrate_method.lower())
+        if self.float_below_channels:
+            parts.append(f"thin{self.float_below_channels}")
         return "-".join(parts)
 
     def qdq_twin(self) -> QuantConfig:
@@ -74,6 +80,9 @@ AUTO_STATIC_CANDIDATES: tuple[tuple[str, QuantConfig], ...] = (
     ("int8-qdq-u8s8-pc-rr", QuantConfig()),
     ("int8-qop-u8s8-pc-rr", QuantConfig(format="QOperator")),
 )
+# "auto" adds QDQ U8S8 with the convs thinner than each of these (input channels) kept in float,
+# when the model has such convs: a thin first layer is where int8 loses most at MLPerf Tiny sizes.
+AUTO_THIN_CHANNELS = (16, 32)
 
 
 _FORMATS = {"qdq": "QDQ", "qoperator": "QOperator"}

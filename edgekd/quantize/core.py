@@ -38,6 +38,7 @@ from edgekd.quantize.data import (
     input_spec,
     load_onnx,
 )
+from edgekd.quantize.nodes import thin_convs
 
 _QTYPE = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
 _CALIB = {
@@ -156,6 +157,9 @@ class Quantizer:
     def _static(self, out: Path, config: QuantConfig, exclude: list[str]) -> None:
         if self._calibration is None:
             raise EdgeKDError("static int8 quantization needs calibration data; pass calibration=X")
+        if config.float_below_channels:
+            thin = thin_convs(onnx.load(str(self.pre_path)), config.float_below_channels)
+            exclude = [*exclude, *(n for n in thin if n not in exclude)]
         x = subsample(self._calibration, config.calibration_samples)
         cache = self._cache_path(config, len(x))
         extra = (

@@ -104,6 +104,18 @@ def node_macs(model: onnx.ModelProto) -> dict[str, tuple[str, int]]:
     return out
 
 
+def thin_convs(model: onnx.ModelProto, below: int) -> list[str]:
+    """Names of the Conv nodes with fewer than `below` input channels (group x weight dim 1)."""
+    weights = {t.name: list(t.dims) for t in model.graph.initializer}
+    out = []
+    for node in model.graph.node:
+        w = weights.get(node.input[1]) if node.op_type == "Conv" else None
+        group = next((a.i for a in node.attribute if a.name == "group"), 1)
+        if w is not None and len(w) > 1 and w[1] * group < below:
+            out.append(node.name)
+    return out
+
+
 def mac_split(model: onnx.ModelProto) -> dict[str, int]:
     """Multiply-accumulates per sample in Conv vs MatMul/Gemm (shapes from shape inference)."""
     macs = {"conv": 0, "matmul": 0}
