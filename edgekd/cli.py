@@ -22,6 +22,11 @@ class _Group(click.Group):
         except EdgeKDError as e:
             click.echo(f"edgekd: error: {e}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: 130 or 143, never 1 (budget missed)
+            from edgekd.signals import exit_code
+
+            click.echo(f"edgekd: interrupted ({e or 'SIGINT'})", err=True)
+            sys.exit(exit_code(e))
 
 
 def _floats(_ctx, _param, value):

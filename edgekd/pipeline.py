@@ -20,11 +20,14 @@ import torch
 from rich.console import Console
 
 from edgekd import distributed as ddp
+from edgekd import runlock
 from edgekd.atomic import atomic_path, write_text_atomic
 from edgekd.bench.budgets import check_budget, load_budget, metrics_from_result
 from edgekd.bench.ort_format import to_ort
 from edgekd.config import CompressConfig, dump_config
 from edgekd.data import load_data
+from edgekd.data.labels import notice as label_notice
+from edgekd.data.labels import stamp_onnx
 from edgekd.data.transfer import load_transfer
 from edgekd.distill.baseline import report_section, train_baseline
 from edgekd.distill.hints import build_hints
@@ -33,12 +36,14 @@ from edgekd.distill.students import build_student, inner_model
 from edgekd.distill.teachers import load_teacher, prepare_teacher
 from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.export import check_parity, export_onnx
-from edgekd.manifest import Manifest
+from edgekd.manifest import Manifest, clear_earlier_run
 from edgekd.measure import Artifact, measure_artifacts
 from edgekd.prune import PruneSpec, check_prunable, prune_and_export, report_notes
 from edgekd.quantize import choose_quantization
 from edgekd.quantize.config import compress_options, ignored_settings
+from edgekd.recipes import resolve_models
 from edgekd.report import build_report, print_summary, write_reports
+from edgekd.signals import terminate_as_interrupt
 
 QUANT_FILES = {
     "int8": "student.int8.onnx",
@@ -104,6 +109,14 @@ def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None):
     )
 
 
+def with_recipes(cfg: CompressConfig, data) -> tuple[CompressConfig, list[str]]:
+    """`cfg` with the built-in teacher/student for the data's shape where none was given (saved
+    resolved in config.yaml), and the notices to print once every input has been checked."""
+    teacher, student, chosen = resolve_models(cfg.teacher, cfg.student, data.input_shape)
+    notes = [chosen, data.class_ids and label_notice(data.name, data.class_ids)]
+    return cfg.model_copy(update={"teacher": teacher, "student": student}), [n for n in notes if n]
+
+
 def teacher_of(cfg: CompressConfig, data):
     """The config's teacher spec(s), loaded and checked against the data (not yet trained)."""
     return load_teacher(
@@ -141,12 +154,15 @@ def compress(
         if cfg.transfer
         else None
     )
+    cfg, notes = with_recipes(cfg, data)
     torch.manual_seed(cfg.seed)
     student = build_student(cfg.student, data, width=cfg.student_width, standardize=cfg.standardize)
     teacher = teacher_of(cfg, data)
     hints = build_hints(cfg.hint, teacher, inner_model(student), cfg.hint_weight, data.x_train)
     if cfg.prune_ratio > 0:  # a model pruning cannot handle fails here, before any training
         check_prunable(student, torch.from_numpy(data.x_test[:2]), _prune_spec(cfg))
+    for note in notes:  # what edgekd chose for the user (recipes, class numbering)
+        console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
     if not ddp.is_main():  # a torchrun worker: train in step with rank 0, write nothing
         scratch = Path(tempfile.mkdtemp(prefix=f"edgekd-rank{ddp.rank()}-"))
         try:
@@ -157,20 +173,22 @@ def compress(
             ddp.teardown()
         return RunResult(Path(cfg.out), {}, rank=1)
     run_dir = Path(cfg.out)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
-    manifest = Manifest(run_dir, cfg.model_dump())
-    try:
-        report = _run(
-            cfg, budget, data, transfer, student, run_dir, manifest, console, teacher, hints,
-            on_epoch,
-        )  # fmt: skip
-    except BaseException:
-        manifest.finish("interrupted")
-        raise
-    finally:
-        ddp.teardown()
-    manifest.finish("done")
+    # One writer per directory (taken before anything is written); SIGTERM cleans up like ^C.
+    with runlock.hold(run_dir), terminate_as_interrupt():
+        clear_earlier_run(run_dir)  # a rerun replaces the earlier run's files, never mixes
+        write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
+        manifest = Manifest(run_dir, cfg.model_dump())
+        try:
+            report = _run(
+                cfg, budget, data, transfer, student, run_dir, manifest, console, teacher, hints,
+                on_epoch,
+            )  # fmt: skip
+        except BaseException:
+            manifest.finish("interrupted")
+            raise
+        finally:
+            ddp.teardown()
+        manifest.finish("done")
     return RunResult(run_dir, report)
 
 
@@ -330,6 +348,10 @@ def _run(
     if not main:
         return None
 
+    if data.class_ids is not None and main:  # so a device can map outputs back to the ids
+        for artifact in artifacts:
+            stamp_onnx(artifact.path, data.class_ids)
+
     with manifest.stage("measure"):
         threads = measure_threads(budget)
         measured = measure_artifacts(
@@ -370,6 +392,7 @@ def _run(
                 **({"student-baseline": baseline_parity.to_dict()} if baseline_parity else {}),
             },
             quantization=quant.to_dict() if quant else None,
+            class_ids=data.class_ids,
             pruning=pruned.to_dict() if pruned else None,
             distillation=report_section(
                 {m["name"]: m["accuracy"] for m in measured},
