@@ -143,6 +143,8 @@ def compress(
     """`on_epoch(epoch, val_accuracy)`: called after each distillation epoch (may raise)."""
     console = console or Console(stderr=True)
     ddp.setup(cfg.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
+    if ddp.is_main():
+        runlock.ensure_free(cfg.out)  # another run writes there: say so now, not after loading
     budget = budget_of(cfg)
     # Every input is loaded and checked (shapes, classes, a forward pass) before the run
     # directory exists: bad input leaves nothing behind.

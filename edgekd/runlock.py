@@ -83,6 +83,13 @@ def hold(run_dir: str | Path) -> Iterator[Path]:
         os.close(fd)  # closing the last fd releases the lock
 
 
+def ensure_free(run_dir: str | Path) -> None:
+    """Refuse at once (before minutes of loading) when another process writes `run_dir`;
+    `hold` still decides, this only saves the wait. Creates nothing."""
+    if is_held(run_dir):
+        raise _busy(Path(run_dir), Path(run_dir) / LOCK_NAME)
+
+
 def is_held(run_dir: str | Path) -> bool:
     """Whether a live process holds `run_dir`'s lock (this one included)."""
     path = Path(run_dir) / LOCK_NAME

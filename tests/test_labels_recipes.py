@@ -10,7 +10,7 @@ import yaml
 from edgekd.data import load_data
 from edgekd.data.labels import METADATA_KEY, compact_labels
 from edgekd.recipes import resolve_models
-from tests.cli_runs import run_compress
+from tests.cli_runs import run_compress, write_table
 
 
 def test_compact_labels_numbers_sparse_ids_and_names_in_sorted_order():
@@ -57,11 +57,7 @@ def test_recipes_follow_the_data_shape(shape, teacher, student):
 def sparse_tabular_run(tmp_path_factory):
     """Rows of features, labels {0, 7, 1000}, no --teacher/--student: one tiny compress."""
     d = tmp_path_factory.mktemp("tab")
-    rng = np.random.default_rng(0)
-    ids = np.array([0, 7, 1000])
-    k = np.arange(60) % 3
-    x = (rng.normal(size=(60, 5)) + 3 * k[:, None]).astype(np.float32)
-    np.savez(d / "table.npz", X=x, y=ids[k])
+    write_table(d / "table.npz", ids=(0, 7, 1000))
     run, result = run_compress(d, data=str(d / "table.npz"), quantize="int8")
     assert result.exit_code in (0, 1), result.output  # 1: budget missed, still a full run
     return run, result

@@ -18,7 +18,7 @@ from edgekd.cli import main
 from edgekd.config import resolve_config
 from edgekd.errors import EdgeKDError
 from edgekd.manifest import GONE, Manifest, clear_earlier_run, read_status
-from tests.cli_runs import TINY, run_compress
+from tests.cli_runs import TINY, run_compress, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,26 +47,11 @@ def test_a_second_writer_exits_2_and_the_first_finishes_with_its_own_files(tmp_p
 
     def start_second_run(epoch, _acc):
         if epoch == 1:  # the first run is mid-distillation, holding the directory
-            second.append(
-                CliRunner().invoke(
-                    main,
-                    [
-                        "compress",
-                        "--out",
-                        str(out),
-                        "--seed",
-                        "7",
-                        "--quantize",
-                        "none",
-                        "--epochs",
-                        "1",
-                        "--teacher-epochs",
-                        "1",
-                    ],
-                )  # fmt: skip
-            )
+            flags = ["--data", data, "--out", str(out), "--seed", "7", "--quantize", "none"]
+            second.append(CliRunner().invoke(main, ["compress", *flags]))
 
-    cfg = resolve_config(**{**TINY, "out": str(out), "seed": 1, "quantize": "int8"})
+    data = str(write_table(tmp_path / "table.npz"))
+    cfg = resolve_config(**{**TINY, "data": data, "out": str(out), "seed": 1, "quantize": "int8"})
     result = compress(cfg, on_epoch=start_second_run)
     (refused,) = second
     assert refused.exit_code == 2, refused.output
@@ -113,7 +98,8 @@ def test_a_killed_holder_releases_the_lock_and_its_running_manifest_reads_as_gon
 def test_sigterm_and_sigint_leave_an_interrupted_manifest_and_the_shell_exit_code(
     tmp_path, sig, code
 ):
-    config = {**TINY, "epochs": 400, "out": str(tmp_path / "run"), "quantize": "none"}
+    data = str(write_table(tmp_path / "table.npz"))
+    config = {**TINY, "data": data, "epochs": 10**6, "out": str(tmp_path / "run")}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
     proc = subprocess.Popen(
         [sys.executable, "-m", "edgekd", "compress", "--config", str(tmp_path / "run.yaml")],
@@ -164,10 +150,11 @@ def test_a_rerun_removes_the_earlier_runs_files_and_never_a_users(tmp_path):
 
 
 def test_a_rerun_without_pruning_leaves_no_pruned_file(tmp_path):
-    run, first = run_compress(tmp_path, prune_ratio=0.5, quantize="int8")
+    data = str(write_table(tmp_path / "table.npz"))
+    run, first = run_compress(tmp_path, data=data, prune_ratio=0.5, quantize="int8")
     assert first.exit_code in (0, 1), first.output
     assert any("pruned" in p.name for p in run.iterdir())
-    run, second = run_compress(tmp_path, quantize="none")
+    run, second = run_compress(tmp_path, data=data, quantize="none")
     assert second.exit_code in (0, 1), second.output
     assert not any("pruned" in p.name or "int8" in p.name for p in run.iterdir())
     report = json.loads((run / "report.json").read_text())
