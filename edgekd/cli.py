@@ -22,6 +22,11 @@ class _Group(click.Group):
         except EdgeKDError as e:
             click.echo(f"edgekd: error: {e}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: 130 or 143, never 1 (budget missed)
+            from edgekd.signals import exit_code
+
+            click.echo(f"edgekd: interrupted ({e or 'SIGINT'})", err=True)
+            sys.exit(exit_code(e))
 
 
 def _floats(_ctx, _param, value):
@@ -55,7 +60,9 @@ def main() -> None:
     default=None,
     help="Allow unpickling a whole pickled module (runs code from the file).",
 )
-@click.option("--student", help="Student: zoo name[:width=W] or module:callable.")
+@click.option(
+    "--student", help="Student: zoo name[:width=W], module:callable or auto (by data shape)."
+)
 @click.option("--student-width", type=float, help="Width multiplier of the student.")
 @click.option(
     "--standardize/--no-standardize",
@@ -153,7 +160,7 @@ def compress(config_file, **flags) -> None:
 @click.option("--teacher", multiple=True, help="Teacher spec (as for compress); trained once.")
 @click.option("--teacher-arch", multiple=True, help="Architecture of state_dict teachers.")
 @click.option("--teacher-epochs", type=int, help="Epochs for a teacher trained on the spot.")
-@click.option("--student", help="Student family always in the space (default: dscnn).")
+@click.option("--student", help="Student family always in the space (default: by data shape).")
 @click.option("--data", help="Data spec, as for compress.")
 @click.option("--budget", help="Budget profile name or TOML file.")
 @click.option("--max-latency-ms", type=float, help="Override the budget's latency limit.")

@@ -27,7 +27,9 @@ class CompressConfig(BaseModel):
 
     data: str = "digits"
     transfer: str | None = Field(None, description="unlabelled transfer set, e.g. mnist1d:25000")
-    teacher: list[str] = Field(default_factory=list, description="empty: built-in recipe")
+    teacher: list[str] = Field(
+        default_factory=list, description="empty: the built-in recipe for the data's shape"
+    )
     teacher_epochs: int = Field(20, ge=1)
     teacher_arch: list[str] = Field(
         default_factory=list,
@@ -50,7 +52,7 @@ class CompressConfig(BaseModel):
     image_size: int | None = Field(None, ge=1, description="resize images to N x N")
     image_mean: list[float] | None = Field(None, description="per-channel mean after /255")
     image_std: list[float] | None = Field(None, description="per-channel std after /255")
-    student: str = "dscnn"
+    student: str = Field(AUTO, description="auto: the built-in recipe for the data's shape")
     student_width: float = Field(1.0, gt=0)
     epochs: int = Field(60, ge=1)
     # "auto": a short grid search on the validation split (distill/kd_search.py). The saved

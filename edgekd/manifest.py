@@ -1,7 +1,9 @@
 """The run directory's manifest: which stages finished, on what inputs, writing what.
 
-Rewritten atomically after every stage, so an interrupted run (Ctrl-C) leaves a directory
-whose manifest tells exactly what is complete. Each stage's record holds what a later
+Rewritten atomically after every stage, so an interrupted run (Ctrl-C, SIGTERM) leaves a
+directory whose manifest tells exactly what is complete. The manifest is also how a later run
+knows which files in the directory an earlier run wrote (and may remove), and how a reader
+tells a live run from one whose process is gone. Each stage's record holds what a later
 `--resume` needs to decide whether the stage can be skipped: the values of the config fields
 the stage depends on, the sha256 of every file it read, and the files it wrote with theirs.
 """
@@ -17,6 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from edgekd.atomic import write_text_atomic
+from edgekd.runlock import LOCK_NAME, is_held
+
+NAME = "manifest.json"
+GONE = "interrupted (the process is gone)"
+# Names edgekd gives what it writes into a run directory: a file of this kind that a killed
+# run wrote in its unfinished stage is not in its manifest yet, but is still edgekd's own.
+OWN_PREFIXES = ("student", "teacher", "report.", "required_operators")
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -47,9 +56,19 @@ class StageRecord:
         self.files.extend(Path(p) for p in paths)
 
 
+def _listing(run_dir: Path) -> set[str]:
+    return {p.name for p in run_dir.iterdir() if p.is_file() and p.name != LOCK_NAME}
+
+
+def _is_temp(name: str) -> bool:
+    """A file `atomic_path` was still writing when its process died (`.stem.XXXX.tmp.ext`)."""
+    return name.startswith(".") and ".tmp" in name
+
+
 class Manifest:
     def __init__(self, run_dir: Path, config: dict[str, Any]):
-        self.path = run_dir / "manifest.json"
+        self.run_dir = run_dir
+        self.path = run_dir / NAME
         self.data: dict[str, Any] = {
             "config_hash": config_hash(config),
             "status": "running",
@@ -59,6 +78,7 @@ class Manifest:
 
     def _save(self) -> None:
         write_text_atomic(self.path, json.dumps(self.data, indent=2))
+        self._known = _listing(self.run_dir)  # what a stage interrupted after this left is new
 
     @contextmanager
     def stage(
@@ -93,5 +113,69 @@ class Manifest:
         return [{"stage": s["stage"], "seconds": s["seconds"]} for s in self.data["stages"]]
 
     def finish(self, status: str) -> None:
+        """Record the final status; an interrupted run first removes its unfinished stage's files
+        (complete ones of finished stages stay, listed, for a resume)."""
+        if status != "done":
+            for name in _listing(self.run_dir) - self._known:
+                (self.run_dir / name).unlink(missing_ok=True)
         self.data["status"] = status
         self._save()
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any] | None:
+    """The manifest of `run_dir`, or None when there is none (or it is not edgekd's)."""
+    try:
+        data = json.loads((Path(run_dir) / NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and "stages" in data else None
+
+
+def read_status(run_dir: str | Path) -> str | None:
+    """The run's status as a reader should report it; None for a directory with no manifest.
+
+    A manifest saying `running` while no process holds the directory's lock belonged to a
+    process that was killed (SIGKILL, the OOM killer, a power cut) before it could say so.
+    """
+    data = read_manifest(run_dir)
+    if data is None:
+        return None
+    status = str(data.get("status"))
+    return GONE if status == "running" and not is_held(run_dir) else status
+
+
+def earlier_run_files(run_dir: str | Path) -> list[Path]:
+    """Files an earlier edgekd run wrote into `run_dir`: never a file edgekd did not write.
+
+    Those its manifest lists (config, manifest, every finished stage's outputs), temp files a
+    killed writer left, and, when that run did not finish, files named like edgekd's outputs
+    written after its last manifest update (its unfinished stage's).
+    """
+    run_dir = Path(run_dir)
+    data = read_manifest(run_dir)
+    if data is None:
+        return []
+    names = {NAME, "config.yaml"}
+    for stage in data["stages"]:
+        names.update(str(n) for n in stage.get("outputs", []))
+    present = _listing(run_dir)
+    names.update(n for n in present if _is_temp(n))
+    if data.get("status") != "done":
+        since = (run_dir / NAME).stat().st_mtime
+        names.update(
+            n
+            for n in present
+            if n.startswith(OWN_PREFIXES) and (run_dir / n).stat().st_mtime >= since
+        )
+    return sorted(run_dir / n for n in names & present)
+
+
+def clear_earlier_run(run_dir: str | Path) -> list[Path]:
+    """Remove an earlier run's own files, so a new run never sits beside its leftovers.
+
+    Call it holding the directory's lock, before writing anything else. Returns what it removed.
+    """
+    removed = earlier_run_files(run_dir)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed

@@ -75,7 +75,7 @@ def compress(
     ddp.setup(cfg.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
     try:
         inputs = load_inputs(cfg, console)  # bad input fails here: nothing is written
-        with run_directory(cfg, inputs, console, on_epoch) as ctx:
+        with run_directory(inputs.cfg, inputs, console, on_epoch) as ctx:
             result = run_stages(ctx, inputs)
     finally:
         ddp.teardown()

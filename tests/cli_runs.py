@@ -16,3 +16,13 @@ def run_compress(directory: Path, *flags: str, **config) -> tuple[Path, Result]:
     path = directory / "run.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return directory / "run", CliRunner().invoke(main, ["compress", "--config", str(path), *flags])
+
+
+def write_table(path: Path, ids=(0, 1, 2), rows: int = 60) -> Path:
+    """A tiny separable table (rows of 5 features) with labels `ids`: the fastest full run."""
+    import numpy as np
+
+    k = np.arange(rows) % len(ids)
+    x = np.random.default_rng(0).normal(size=(rows, 5)) + 3 * k[:, None]
+    np.savez(path, X=x.astype(np.float32), y=np.asarray(ids)[k])
+    return path

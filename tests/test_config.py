@@ -2,6 +2,7 @@ import pytest
 
 from edgekd.config import CompressConfig, dump_config, resolve_config
 from edgekd.errors import EdgeKDError
+from edgekd.recipes import resolve_models
 
 
 def test_flags_override_file_and_dump_round_trips(tmp_path):
@@ -44,4 +45,6 @@ def test_missing_config_file():
 
 def test_defaults_are_the_embedded_demo():
     cfg = CompressConfig()
-    assert (cfg.data, cfg.student, cfg.teacher, cfg.quantize) == ("digits", "dscnn", [], "auto")
+    assert (cfg.data, cfg.student, cfg.teacher, cfg.quantize) == ("digits", "auto", [], "auto")
+    # "auto" resolved on digits (1x8x8 images): the demo's dscnn student and teacher-cnn recipe
+    assert resolve_models(cfg.teacher, cfg.student, (1, 8, 8))[:2] == (["teacher-cnn"], "dscnn")

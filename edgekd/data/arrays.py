@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgekd.data.bundle import DataBundle
+from edgekd.data.labels import compact_labels
 from edgekd.errors import EdgeKDError
 
 VAL_FRACTION = 0.1
@@ -45,6 +46,8 @@ def as_labels(y, name: str, split: str) -> np.ndarray:
                 f"data '{name}': {split} labels must be whole class indices 0..K-1, found "
                 "fractional or NaN values"
             )
+    elif y.dtype.kind in "US":  # class names: numbered by compact_labels
+        return y
     elif y.dtype.kind not in "iub":
         raise EdgeKDError(
             f"data '{name}': {split} labels have type {y.dtype}; use integer class indices"
@@ -105,6 +108,9 @@ def bundle_from_arrays(
                 f"data '{name}': X_test samples have shape {x_test.shape[1:]} but X samples "
                 f"have {x.shape[1:]}; they must match"
             )
+    class_ids = None
+    if num_classes is None:  # declared classes are indices; otherwise ids may be renumbered
+        y, y_test, class_ids = compact_labels(y, y_test)
     labels = y if y_test is None else np.concatenate([y, y_test])
     low, high = int(labels.min()), int(labels.max())
     if num_classes is None:
@@ -124,4 +130,5 @@ def bundle_from_arrays(
             )
         x, y, x_test, y_test = _split(x, y, TEST_FRACTION, seed=0)
     x_tr, y_tr, x_val, y_val = _split(x, y, VAL_FRACTION, seed=seed)
-    return DataBundle(name, x_tr, y_tr, x_val, y_val, x_test, y_test, num_classes).validate()
+    bundle = DataBundle(name, x_tr, y_tr, x_val, y_val, x_test, y_test, num_classes, class_ids)
+    return bundle.validate()

@@ -25,6 +25,8 @@ class DataBundle:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
+    # The user's label of each class index when theirs were not 0..K-1 (data/labels.py).
+    class_ids: list | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -101,10 +101,6 @@ def load_csv(path: Path, seed: int = 0, label_column: str | None = None) -> Data
     features = [c for c in range(ncols) if c != label]
     x = _floats(rows, features, path, header)
     raw = [r[label].strip() for r in rows]
-    if all(_is_number(v) for v in raw):
-        y = np.array([float(v) for v in raw])
-    else:
-        names = sorted(set(raw))
-        index = {n: i for i, n in enumerate(names)}
-        y = np.array([index[v] for v in raw], dtype=np.int64)
+    # names are numbered (and the names kept) where every source's labels are checked
+    y = np.array([float(v) for v in raw]) if all(_is_number(v) for v in raw) else np.array(raw)
     return bundle_from_arrays(str(path), x, y, seed=seed)

@@ -54,7 +54,7 @@ from edgekd.distill.onnx_teacher import (
     normalize,
     static_input_dims,
 )
-from edgekd.distill.students import build_module, check_forward, first_line
+from edgekd.distill.students import build_module, check_forward, first_line, standardized
 from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.errors import EdgeKDError, ParityError
 from edgekd.loading import (
@@ -355,6 +355,8 @@ def _load_one(
 ) -> Teacher:
     if spec in list_models():
         module = build_module(spec, data.input_shape, data.num_classes, what="teacher")
+        if len(data.input_shape) == 1:  # rows of features: standardised, like the student
+            module = standardized(module, data.x_train)
         return TorchTeacher(module, kind="recipe", spec=spec)
     path = Path(spec)
     if not path.exists() and is_callable_spec(spec):

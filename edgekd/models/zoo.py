@@ -63,6 +63,23 @@ def mlp(input_shape: tuple[int, ...], num_classes: int, *, width: float = 1.0) -
 
 
 @register_model
+def teacher_mlp(input_shape: tuple[int, ...], num_classes: int, *, width: float = 1.0) -> nn.Module:
+    """The built-in teacher recipe for rows of features: an MLP far wider than the student's."""
+    features = math.prod(input_shape)
+    h = _ch(256, width)
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(features, h),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(h, h),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(h, num_classes),
+    )
+
+
+@register_model
 def cnn_tiny(input_shape: tuple[int, ...], num_classes: int, *, width: float = 1.0) -> nn.Module:
     """Three plain conv blocks, the smallest thing that still sees spatial structure."""
     conv, bn, pool = _spatial_ops(input_shape)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from edgekd.atomic import write_text_atomic
 from edgekd.errors import EdgeKDError
+from edgekd.manifest import read_status
 
 REQUIRED = ("artifacts", "final", "budget")
 
@@ -22,6 +23,12 @@ def load_report(run_dir: str | Path) -> dict:
         raise EdgeKDError(f"run directory '{run_dir}' not found; pass the --out of a compress run")
     path = run_dir / "report.json"
     if not path.is_file():
+        status = read_status(run_dir)
+        if status is not None:  # an edgekd run that has not reported (yet)
+            raise EdgeKDError(
+                f"no report.json in '{run_dir}': the run is {status}; "
+                "wait for it or run compress again"
+            )
         raise EdgeKDError(f"no report.json in '{run_dir}'; is it an edgekd compress run directory?")
     try:
         report = json.loads(path.read_text())

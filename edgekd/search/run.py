@@ -22,6 +22,7 @@ workers given the same --storage (and teacher) share one study.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -97,7 +98,8 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
-    from edgekd.stages.context import budget_of, data_of, teacher_of
+    from edgekd.recipes import AUTO
+    from edgekd.stages.context import budget_of, data_of, teacher_of, with_recipes
 
     quiet_optuna()
     console = console or Console(stderr=True, width=None if sys.stderr.isatty() else 140)
@@ -108,9 +110,15 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
             "which has no layers to hook; search without hints"
         )
     budget, data = budget_of(base), data_of(base)
+    base, notes = with_recipes(base, data)  # "auto" student / no teacher: the data's recipe
+    students = settings.space["student"]
+    named = tuple(base.student if c == AUTO else c for c in students.choices or ())
+    settings.space["student"] = dataclasses.replace(students, choices=named)
     kept = families(base, settings, data, student_given)
     settings.space["student"] = type(settings.space["student"])("student", choices=tuple(kept))
     teacher_of(base, data)  # every teacher problem surfaces now, before anything is written
+    for note in notes:
+        console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
     out = Path(base.out)
     name = study_name or DEFAULT_STUDY
     if storage:  # an explicit storage is checked before anything is written

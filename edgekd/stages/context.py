@@ -19,17 +19,21 @@ from rich.console import Console
 from torch import nn
 
 from edgekd import distributed as ddp
+from edgekd import runlock
 from edgekd.atomic import write_text_atomic
 from edgekd.bench.budgets import Budget, load_budget
 from edgekd.config import CompressConfig, dump_config
 from edgekd.data import DataBundle, load_data
+from edgekd.data.labels import notice as label_notice
 from edgekd.data.transfer import load_transfer
 from edgekd.distill.hints import build_hints
 from edgekd.distill.students import build_student, inner_model
 from edgekd.distill.teachers import load_teacher
 from edgekd.distill.trainer import TrainConfig
-from edgekd.manifest import Manifest
+from edgekd.manifest import Manifest, clear_earlier_run
 from edgekd.prune import PruneSpec, check_prunable
+from edgekd.recipes import resolve_models
+from edgekd.signals import terminate_as_interrupt
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,14 @@ def teacher_of(cfg: CompressConfig, data: DataBundle):
     )
 
 
+def with_recipes(cfg: CompressConfig, data: DataBundle) -> tuple[CompressConfig, list[str]]:
+    """`cfg` with the built-in teacher/student for the data's shape where none was given (saved
+    resolved in config.yaml), and the notices to print once every input has been checked."""
+    teacher, student, chosen = resolve_models(cfg.teacher, cfg.student, data.input_shape)
+    notes = [chosen, data.class_ids and label_notice(data.name, data.class_ids)]
+    return cfg.model_copy(update={"teacher": teacher, "student": student}), [n for n in notes if n]
+
+
 def measure_threads(budget: Budget) -> int:
     """The budget's thread count, capped by this host's cores (oversubscribing only adds noise)."""
     return min(budget.threads, os.cpu_count() or 1)
@@ -150,6 +162,7 @@ class Inputs:
     """Everything a run reads, loaded and checked (shapes, classes, a forward pass) before the
     run directory exists: bad input leaves nothing behind."""
 
+    cfg: CompressConfig  # as given, with the data's built-in recipes filled in
     budget: Budget
     data: DataBundle
     transfer: np.ndarray | None
@@ -157,6 +170,8 @@ class Inputs:
 
 
 def load_inputs(cfg: CompressConfig, console: Console) -> Inputs:
+    if ddp.is_main():
+        runlock.ensure_free(cfg.out)  # another run writes there: say so now, not after loading
     budget = budget_of(cfg)
     data = data_of(
         cfg, warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True)
@@ -166,7 +181,11 @@ def load_inputs(cfg: CompressConfig, console: Console) -> Inputs:
         if cfg.transfer
         else None
     )
-    return Inputs(budget, data, transfer, build_models(cfg, data))
+    cfg, notes = with_recipes(cfg, data)
+    models = build_models(cfg, data)
+    for note in notes:  # what edgekd chose for the user (recipes, class numbering)
+        console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
+    return Inputs(cfg, budget, data, transfer, models)
 
 
 @contextmanager
@@ -194,12 +213,14 @@ def run_directory(
             shutil.rmtree(scratch, ignore_errors=True)
         return
     run_dir = Path(cfg.out)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
-    manifest = Manifest(run_dir, cfg.model_dump())
-    try:
-        yield context(run_dir, manifest)
-    except BaseException:
-        manifest.finish("interrupted")
-        raise
-    manifest.finish("done")
+    # One writer per directory (taken before anything is written); SIGTERM cleans up like ^C.
+    with runlock.hold(run_dir), terminate_as_interrupt():
+        clear_earlier_run(run_dir)  # a rerun replaces the earlier run's files, never mixes
+        write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
+        manifest = Manifest(run_dir, cfg.model_dump())
+        try:
+            yield context(run_dir, manifest)
+        except BaseException:
+            manifest.finish("interrupted")
+            raise
+        manifest.finish("done")

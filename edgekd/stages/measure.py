@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgekd.bench.budgets import check_budget, metrics_from_result
+from edgekd.data.labels import stamp_onnx
 from edgekd.measure import Artifact, measure_artifacts
 from edgekd.stages.base import DATA_FIELDS, StageResult, stage
 from edgekd.stages.context import RunContext
@@ -39,6 +40,9 @@ def run(ctx: RunContext, produced: list[StageResult | None], final: str) -> Meas
     artifacts: list[Artifact] = [
         r.artifact for r in produced if r is not None and r.artifact is not None
     ]
+    if ctx.data.class_ids is not None:  # so a device can map outputs back to the user's ids
+        for artifact in artifacts:
+            stamp_onnx(artifact.path, ctx.data.class_ids)
     rows = measure_artifacts(
         artifacts, ctx.data, threads=ctx.threads, batch=ctx.budget.batch, runs=ctx.cfg.latency_runs
     )

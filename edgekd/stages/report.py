@@ -79,6 +79,7 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
         training={"teacher": c.teacher.info.__dict__, "student": c.distill.to_dict()},
         parity=_parity(c),
         quantization=c.quant.choice.to_dict() if c.quant else None,
+        class_ids=ctx.data.class_ids,
         pruning=c.pruned.to_dict() if c.pruned else None,
         distillation=report_section(
             measured.accuracies(),

@@ -1,0 +1,49 @@
+"""Built-in teacher and student recipes chosen by the data's shape when none is given.
+
+One default cannot fit every data set: a convolution needs a channel axis and a length (or
+height and width), a table row has neither. Rows of features get MLPs (both standardised
+inside, on the training split's statistics), 1-D signals (C, L) 1-D convolutions and images
+(C, H, W) 2-D convolutions (the convolutional recipes pick Conv1d or Conv2d from the rank).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+AUTO = "auto"
+
+
+class Recipe(NamedTuple):
+    kind: str
+    teacher: str
+    student: str
+
+
+BY_RANK = {
+    1: Recipe("rows of features", "teacher-mlp", "mlp"),
+    2: Recipe("1-D signals", "teacher-cnn", "dscnn"),
+    3: Recipe("images", "teacher-cnn", "dscnn"),
+}
+
+
+def recipe_for(input_shape: tuple[int, ...]) -> Recipe:
+    """The built-in pair for samples of `input_shape`; other ranks get the image recipe, whose
+    shape check then names the problem."""
+    return BY_RANK.get(len(input_shape), BY_RANK[3])
+
+
+def resolve_models(teacher: list[str], student: str, input_shape: tuple[int, ...]):
+    """(teacher, student, note): an empty teacher list and a student of "auto" replaced by the
+    recipe for the data's shape; `note` says what was chosen (None when nothing was)."""
+    recipe = recipe_for(input_shape)
+    chosen = []
+    if not teacher:
+        teacher = [recipe.teacher]
+        chosen.append(f"teacher {recipe.teacher}")
+    if student == AUTO:
+        student = recipe.student
+        chosen.append(f"student {recipe.student}")
+    if not chosen:
+        return teacher, student, None
+    shape = "x".join(str(d) for d in input_shape)
+    return teacher, student, f"data samples are {recipe.kind} ({shape}): {' and '.join(chosen)}"
