@@ -26,9 +26,16 @@ from edgekd.bench.ort_format import to_ort
 from edgekd.config import CompressConfig, dump_config
 from edgekd.data import load_data
 from edgekd.data.transfer import load_transfer
-from edgekd.distill.baseline import report_section, train_baseline
+from edgekd.distill.augment import resolve_augment
+from edgekd.distill.baseline import (
+    baseline_summary,
+    report_section,
+    train_baseline,
+    train_plain_baseline,
+)
 from edgekd.distill.hints import build_hints
 from edgekd.distill.kd_search import AUTO, search_kd
+from edgekd.distill.recipe import check_teacher, recipe_summary
 from edgekd.distill.students import build_student, inner_model
 from edgekd.distill.teachers import load_teacher, prepare_teacher
 from edgekd.distill.trainer import TrainConfig, fit
@@ -67,6 +74,10 @@ def _train_config(cfg: CompressConfig, epochs: int) -> TrainConfig:
         alpha=cfg.alpha,
         seed=cfg.seed,
         device=cfg.device,
+        recipe=cfg.recipe,
+        augment=cfg.augment,
+        schedule=cfg.schedule,
+        patience=cfg.patience,
     )
 
 
@@ -141,6 +152,7 @@ def compress(
         if cfg.transfer
         else None
     )
+    resolve_augment(cfg.augment, data.input_shape)  # a bad --augment fails before any training
     torch.manual_seed(cfg.seed)
     student = build_student(cfg.student, data, width=cfg.student_width, standardize=cfg.standardize)
     teacher = teacher_of(cfg, data)
@@ -197,6 +209,7 @@ def _run(
         # torch: export + parity; ONNX: normalized copy; ensemble: members composed in one graph
         teacher_path, teacher_parity = teacher.export(run_dir / "teacher.onnx", data)
         outputs(teacher_path)
+    teacher_check = check_teacher(teacher_info.val_accuracy, data, cfg.allow_weak_teacher, console)
 
     # The baseline and every T/alpha search trial start from the student's initial weights.
     initial = copy.deepcopy(student)
@@ -326,6 +339,7 @@ def _run(
             )
             baseline_parity = check_parity(baseline, baseline_path, data.x_test)
             outputs(baseline_path)
+            plain = train_plain_baseline(copy.deepcopy(initial), data, _train_config(cfg, None))
         artifacts.append(Artifact("student-baseline", baseline_path, "fp32"))
     if not main:
         return None
@@ -379,14 +393,8 @@ def _run(
                 transfer=cfg.transfer,
                 data=cfg.data,
                 search=search.to_dict() if search else None,
-                baseline_training={
-                    "epochs": cfg.epochs,
-                    "best_val_accuracy": baseline_train.best_val_accuracy,
-                    "best_epoch": baseline_train.best_epoch,
-                    "seconds": round(baseline_train.seconds, 2),
-                }
-                if baseline_train
-                else None,
+                baseline_training=baseline_train and baseline_summary(baseline_train, plain),
+                recipe=recipe_summary(_train_config(cfg, cfg.epochs), train, teacher_check),
             ),
             notes=[
                 f"budget '{cfg.budget}' asks for {budget.threads} threads; this host has "
