@@ -61,7 +61,8 @@ def test_distill_speed_quick(tmp_path):
     assert saved == json.loads(json.dumps(result))
     (row,) = saved["students"]
     modes = {m["mode"]: m for m in row["modes"]}
-    assert set(modes) == {"student alone", "online KD", "cached KD"}
+    assert set(modes) == {"student alone", "online KD", "cached KD", "function matching"}
+    assert row["fm_ratio"] == modes["function matching"]["ratio"]
     assert modes["student alone"]["ratio"] == 1.0
     for m in modes.values():
         assert m["seconds"] > 0 and m["samples_per_s"] > 0
