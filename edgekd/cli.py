@@ -95,6 +95,25 @@ def main() -> None:
     help="Weight of the soft (teacher) term; auto: short search on the validation split.",
 )
 @click.option(
+    "--recipe",
+    type=click.Choice(["function-matching", "hinton"]),
+    help="function-matching (default): soft term only at T=1 on augmented views, online "
+    "teacher, long cosine schedule; hinton: CE + T^2 KL, cached teacher, one-cycle, 60 epochs.",
+)
+@click.option(
+    "--augment",
+    metavar="auto|none|LIST",
+    help="Batch augmentation fed to teacher and student alike: auto (by input rank), none, or "
+    "e.g. crop,hflip,mixup | shift,stretch,scale,trend,noise,mixup | mixup,noise.",
+)
+@click.option("--schedule", type=click.Choice(["cosine", "onecycle"]), help="LR schedule.")
+@click.option("--patience", type=int, help="Early stopping: epochs without a better val score.")
+@click.option(
+    "--allow-weak-teacher/--no-allow-weak-teacher",
+    default=None,
+    help="Distill even from a teacher near chance or below a linear model.",
+)
+@click.option(
     "--baseline/--no-baseline",
     default=None,
     help="Also train the student on hard labels alone; the report shows what KD added.",

@@ -12,10 +12,34 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from edgekd.errors import EdgeKDError
 
+# The recipes' defaults, kept here (not imported from distill/) so config loads without torch.
+RECIPE_DEFAULTS = {
+    "function-matching": {
+        "temperature": 1.0,
+        "alpha": 1.0,
+        "augment": "auto",
+        "schedule": "cosine",
+    },
+    "hinton": {
+        "temperature": 4.0,
+        "alpha": 0.9,
+        "augment": "none",
+        "schedule": "onecycle",
+        "epochs": 60,  # edgekd's epochs before recipes; function matching counts steps
+    },
+}
 QuantizeMode = Literal["auto", "int8", "dynamic", "fp16", "none"]
 AUTO = "auto"
 
@@ -54,11 +78,31 @@ class CompressConfig(BaseModel):
     image_std: list[float] | None = Field(None, description="per-channel std after /255")
     student: str = Field(AUTO, description="auto: the built-in recipe for the data's shape")
     student_width: float = Field(1.0, gt=0)
-    epochs: int = Field(60, ge=1)
+    epochs: int | None = Field(
+        None, ge=1, description="None: the recipe's budget for the data size (hinton: 60)"
+    )
     # "auto": a short grid search on the validation split (distill/kd_search.py). The saved
     # config keeps "auto" so a rerun searches again; the values chosen are in the report.
-    temperature: float | Literal["auto"] = Field(4.0, description="softmax T, or auto")
-    alpha: float | Literal["auto"] = Field(0.9, description="weight of the soft term, or auto")
+    # None: the recipe's value (distill/recipe.py RECIPE_DEFAULTS), filled in on load.
+    temperature: float | Literal["auto"] | None = Field(None, description="softmax T, or auto")
+    alpha: float | Literal["auto"] | None = Field(
+        None, description="weight of the soft term, or auto"
+    )
+    recipe: Literal["function-matching", "hinton"] = Field(
+        "function-matching",
+        description="function-matching: soft term only (T=1) on augmented inputs, online "
+        "teacher, long cosine schedule; hinton: CE + T^2 KL, cached teacher, one-cycle",
+    )
+    augment: str | None = Field(
+        None, description="auto, none or a comma list (distill/augment.py); None: the recipe's"
+    )
+    schedule: Literal["cosine", "onecycle"] | None = Field(None, description="None: the recipe's")
+    patience: int | None = Field(
+        None, ge=1, description="early stopping: epochs without a better validation accuracy"
+    )
+    allow_weak_teacher: bool = Field(
+        False, description="distill even from a teacher near chance or below a linear model"
+    )
     baseline: bool = Field(
         False, description="also train the student on hard labels alone, to show what KD added"
     )
@@ -94,9 +138,19 @@ class CompressConfig(BaseModel):
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
+    @model_validator(mode="after")
+    def _recipe_defaults(self) -> CompressConfig:
+        """Settings left unset take the recipe's value, so config.yaml says what ran."""
+        for key, value in RECIPE_DEFAULTS[self.recipe].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
+        return self
+
     @field_validator("temperature", "alpha", mode="before")
     @classmethod
     def _number_or_auto(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is None:
+            return None
         if isinstance(v, str) and v.strip().lower() == AUTO:
             return AUTO
         try:

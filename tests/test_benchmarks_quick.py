@@ -25,8 +25,21 @@ def test_kd_vs_scratch_quick(tmp_path):
     rows = {(s["dataset"], s["student"]): s for s in saved["summary"]}
     assert set(rows) == {("digits", "cnn-tiny"), ("mnist1d", "cnn-tiny")}
     variants = [v["variant"] for v in rows[("mnist1d", "cnn-tiny")]["variants"]]
-    assert variants == ["kd T=2 a=0.5", "kd+transfer T=2 a=0.5"]  # transfer on mnist1d only
-    assert [v["variant"] for v in rows[("digits", "cnn-tiny")]["variants"]] == ["kd T=2 a=0.5"]
+    fm = ["scratch+aug", "fm"]  # function matching and its same-recipe baseline
+    assert variants == [*fm, "kd T=2 a=0.5", "kd+transfer T=2 a=0.5"]  # transfer: mnist1d only
+    assert [v["variant"] for v in rows[("digits", "cnn-tiny")]["variants"]] == [
+        *fm,
+        "kd T=2 a=0.5",
+    ]
+    for s in saved["summary"]:  # KD's own share is measured against scratch+aug
+        by = {v["variant"]: v for v in s["variants"]}
+        base, got = by["scratch+aug"]["accuracy"]["mean"], by["fm"]["accuracy"]["mean"]
+        assert by["fm"]["own_baseline"] == base
+        assert by["fm"]["loses_to_own_baseline"] == (
+            got < base - 1 / (360 if s["dataset"] == "digits" else 1000)
+        )
+    assert {(r["dataset"], r["student"]) for r in saved["fm_targets"]} == set(rows)
+    assert "## Function matching" in md
     for s in saved["summary"]:
         t, sc = s["teacher"]["mean"], s["scratch"]["mean"]
         for v in s["variants"]:
@@ -48,7 +61,8 @@ def test_distill_speed_quick(tmp_path):
     assert saved == json.loads(json.dumps(result))
     (row,) = saved["students"]
     modes = {m["mode"]: m for m in row["modes"]}
-    assert set(modes) == {"student alone", "online KD", "cached KD"}
+    assert set(modes) == {"student alone", "online KD", "cached KD", "function matching"}
+    assert row["fm_ratio"] == modes["function matching"]["ratio"]
     assert modes["student alone"]["ratio"] == 1.0
     for m in modes.values():
         assert m["seconds"] > 0 and m["samples_per_s"] > 0

@@ -9,7 +9,8 @@ def test_flags_override_file_and_dump_round_trips(tmp_path):
     f = tmp_path / "run.yaml"
     f.write_text("epochs: 7\ntemperature: 2.5\ndata: mnist1d\n")
     cfg = resolve_config(f, epochs=3, alpha=None)
-    assert (cfg.epochs, cfg.temperature, cfg.data, cfg.alpha) == (3, 2.5, "mnist1d", 0.9)
+    # alpha unset: the default recipe's (function matching: soft term only, alpha 1)
+    assert (cfg.epochs, cfg.temperature, cfg.data, cfg.alpha) == (3, 2.5, "mnist1d", 1.0)
     saved = tmp_path / "config.yaml"
     saved.write_text(dump_config(cfg))
     assert resolve_config(saved) == cfg

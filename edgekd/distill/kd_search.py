@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgekd.distill.recipe import MIN_EPOCHS
 from edgekd.distill.trainer import TeacherFn, TrainConfig, fit, predict_logits, resolve_device
 
 AUTO = "auto"
@@ -85,7 +86,7 @@ def search_kd(
     trials differ only in T and alpha. `cfg` supplies everything else (lr, batch, seed).
     """
     start = time.perf_counter()
-    n_epochs = epochs or trial_epochs(cfg.epochs)
+    n_epochs = epochs or trial_epochs(cfg.epochs or MIN_EPOCHS)
     device = resolve_device(cfg.device)
     y_val_t = torch.from_numpy(np.asarray(y_val, dtype=np.int64))
     trials = []

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -513,7 +513,11 @@ def _accuracy(fn, x: np.ndarray, y: np.ndarray) -> float:
 def prepare_teacher(
     teacher: Teacher, data: DataBundle, train: TrainConfig, console: Console
 ) -> TeacherInfo:
-    """Train recipe members on the spot (saying so), then measure every member's accuracy."""
+    """Train recipe members on the spot (saying so), then measure every member's accuracy.
+
+    A teacher trains as edgekd always trained it (hard labels, one-cycle, no augmentation):
+    the student's recipe is about distilling, not about the teacher."""
+    train = replace(train, recipe="hinton", augment="none", schedule="onecycle")
     rows = []
     for i, member in enumerate(teacher.members):
         val_acc = None

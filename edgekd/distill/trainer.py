@@ -13,18 +13,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from torch import nn
 
 from edgekd import distributed as ddp
-from edgekd.distill.losses import IGNORE, kd_loss, soft_targets
+from edgekd.distill.augment import Augmenter, Batch, resolve_augment
+from edgekd.distill.losses import IGNORE, soft_targets
+from edgekd.distill.recipe import auto_epochs, make_scheduler, recipe_loss, view_accuracy
 
 TeacherFn = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 30
+    """Defaults are edgekd's historic Hinton loop; `compress` fills in its recipe's values."""
+
+    epochs: int | None = 30  # None: the recipe's budget for the data size (recipe.auto_epochs)
     lr: float = 3e-3
     weight_decay: float = 1e-4
     batch_size: int = 64
@@ -32,6 +42,10 @@ class TrainConfig:
     alpha: float = 0.9
     seed: int = 0
     device: str = "auto"
+    recipe: str = "hinton"  # distill/recipe.py; with a teacher, names the loss's defaults
+    augment: str = "none"  # auto, none or a comma list of distill/augment.py operations
+    schedule: str = "onecycle"  # or cosine (warm-up then cosine decay)
+    patience: int | None = None  # stop after this many epochs without a better val accuracy
 
 
 @dataclass
@@ -40,6 +54,9 @@ class TrainResult:
     best_epoch: int
     seconds: float
     history: list[dict] = field(default_factory=list)
+    epochs: int = 0  # epochs planned (the recipe's budget when the config gave none)
+    steps: int = 0  # optimisation steps taken
+    teacher_view_accuracy: float | None = None  # the teacher on augmented training views
 
 
 def resolve_device(device: str) -> torch.device:
@@ -83,9 +100,11 @@ def fit(
 ) -> TrainResult:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
-    With a teacher, the loss is Hinton's KD; `cache_teacher` computes the teacher's logits on
-    the training set once and reuses them every epoch (valid because batches are not
-    augmented). `x_transfer` adds unlabelled samples (Hinton's transfer set) that learn from
+    With a teacher, the loss is Hinton's KD (`recipe_loss`); `cache_teacher` computes the
+    teacher's logits on the training set once and reuses them every epoch, valid only when
+    batches are not augmented: with `cfg.augment` the teacher runs online on each augmented
+    batch, the very tensor the student sees (a consistent view). `x_transfer` adds
+    unlabelled samples (Hinton's transfer set) that learn from
     the teacher's soft targets alone; y_train None makes the whole set unlabelled.
     `hint_loss(x_batch)` (distill/hints.py, used inside its `attached()` block) adds a
     feature-matching term; its adapters are optimized with the model. `on_epoch(epoch,
@@ -108,8 +127,15 @@ def fit(
         y_all = np.concatenate([y_all, np.full(len(x_transfer), IGNORE, dtype=np.int64)])
     x = torch.from_numpy(x_train).to(device)
     y = torch.from_numpy(y_all).to(device)
-    cached = None
-    if teacher is not None and cache_teacher:
+    cached = augmenter = view_acc = None
+    ops = resolve_augment(cfg.augment, tuple(x_train.shape[1:]))
+    if ops:
+        augmenter = Augmenter(ops, x_train, seed=cfg.seed, device=device)
+    if teacher is not None and augmenter is not None and y_train is not None:
+        probe = Augmenter(ops, x_train, seed=cfg.seed + 1, device=device)
+        labelled = y_all != IGNORE
+        view_acc = view_accuracy(teacher, probe, x_train[labelled], y_all[labelled], device)
+    if teacher is not None and cache_teacher and augmenter is None:
         cached = soft_targets(
             torch.from_numpy(predict_logits(teacher, x_train, device)), cfg.temperature
         ).to(device)
@@ -126,11 +152,10 @@ def fit(
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     shard = -(-len(x) // world)  # rows per rank per epoch (the permutation is padded to fit)
     steps_per_epoch = max(1, int(np.ceil(shard / batch_size)))
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch
-    )
+    epochs = cfg.epochs or auto_epochs(cfg.recipe, len(x), cfg.batch_size)
+    sched = make_scheduler(opt, cfg.schedule, cfg.lr, epochs * steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
-    best_acc, best_epoch, best_state, history = -1.0, 0, None, []
+    best_acc, best_epoch, best_state, history, steps = -1.0, 0, None, [], 0
     start = time.perf_counter()
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -138,10 +163,16 @@ def fit(
         TextColumn("epoch {task.completed}/{task.total}"),
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, transient=False, disable=rank != 0) as progress:
-        task = progress.add_task(label, total=cfg.epochs, status="")
-        for epoch in range(1, cfg.epochs + 1):
+        if view_acc is not None:
+            progress.console.print(
+                f"{label}: teacher accuracy on augmented training views "
+                f"({', '.join(ops)}): {view_acc:.4f}"
+            )
+        task = progress.add_task(label, total=epochs, status="")
+        for epoch in range(1, epochs + 1):
             model.train()
             order = torch.randperm(len(x), generator=gen)
             if world > 1:  # same permutation on every rank (same seed); each takes its slice
@@ -150,21 +181,26 @@ def fit(
             total = torch.zeros((), device=device)  # summed on device: no sync per step
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
-                logits = net(x[idx])
+                xb, yb = x[idx], y[idx]  # the one place a batch is fetched
+                batch = augmenter(xb) if augmenter is not None else Batch(xb)
+                logits = net(batch.x)
                 if teacher is None:
                     probs = None
                 elif cached is not None:
                     probs = cached[idx]
-                else:
+                else:  # online: the teacher sees exactly the student's (augmented) tensor
                     with torch.no_grad():
-                        probs = soft_targets(teacher(x[idx]).float(), cfg.temperature)
-                loss = kd_loss(logits, y[idx], probs, temperature=cfg.temperature, alpha=cfg.alpha)
+                        probs = soft_targets(teacher(batch.x).float(), cfg.temperature)
+                loss = recipe_loss(
+                    logits, batch, yb, probs, temperature=cfg.temperature, alpha=cfg.alpha
+                )
                 if hint_loss is not None:
-                    loss = loss + hint_loss(x[idx])
+                    loss = loss + hint_loss(batch.x)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 sched.step()
+                steps += 1
                 total += loss.detach() * len(idx)
             total = total.item()
             val_acc = accuracy(model, x_val, y_val, device) if rank == 0 else 0.0
@@ -181,9 +217,23 @@ def fit(
             )
             if on_epoch is not None:
                 on_epoch(epoch, val_acc)
+            if cfg.patience is not None and epoch - best_epoch >= cfg.patience:
+                progress.console.print(
+                    f"{label}: no better validation accuracy for {cfg.patience} epochs; "
+                    f"stopped early at epoch {epoch}/{epochs}"
+                )
+                break
     if best_state is not None:
         model.load_state_dict(best_state)
     if world > 1:
         ddp.broadcast_state(model)
     model.eval()
-    return TrainResult(best_acc, best_epoch, time.perf_counter() - start, history)
+    return TrainResult(
+        best_acc,
+        best_epoch,
+        time.perf_counter() - start,
+        history,
+        epochs=epochs,
+        steps=steps,
+        teacher_view_accuracy=view_acc,
+    )

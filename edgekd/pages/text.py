@@ -24,3 +24,9 @@ def macs_cell(a: dict) -> str:
     if not isinstance(macs, int | float):
         return "n/a"
     return ("≥ " if a.get("macs_uncounted_nodes") else "") + count_text(macs)
+
+
+def retention_text(retention: float) -> str:
+    """Retention above 1 means the student beat its teacher: say so, never a bare 4.29."""
+    text = f"{retention:.3f}"
+    return text + " (teacher is the weaker model)" if retention > 1 else text

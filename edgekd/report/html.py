@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgekd.pages.html import CSS, dig, esc, fmt, generic_body, is_num, ms, render_value, rows_table
-from edgekd.pages.text import count_text, macs_cell, size_text
+from edgekd.pages.text import count_text, macs_cell, retention_text, size_text
 from edgekd.report import plots
 
 # Keys with a dedicated place on the page; every other top-level key is an extra section.
@@ -161,7 +161,7 @@ def artifact_table(report: dict) -> str:
 
         cells = [
             num(lambda v: f"{v:.4f}", acc),
-            num(lambda v: f"{v:.3f}", ret),
+            num(retention_text, ret),
             num(size_text, a.get("size_bytes")),
             num(size_text, a.get("gzip_bytes")),
             num(count_text, a.get("params")),

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from edgekd.atomic import write_text_atomic
 from edgekd.bench.table import host_line
-from edgekd.pages.text import count_text, macs_cell, size_text
+from edgekd.pages.text import count_text, macs_cell, retention_text, size_text
 
 HEADERS = [
     "artifact",
@@ -36,7 +36,7 @@ def artifact_rows(report: dict) -> list[list[str]]:
                 name,
                 a["precision"],
                 f"{a['accuracy']:.4f}",
-                f"{a['retention']:.3f}",
+                retention_text(a["retention"]),
                 size_text(a["size_bytes"]),
                 count_text(a["params"]),
                 macs_cell(a),
@@ -149,6 +149,7 @@ def _distillation_md(d: dict) -> list[str]:
         ]
     else:
         parts = [f"Settings: {settings}."]
+    parts += _recipe_md(d.get("training_recipe"))
     if d.get("baseline_accuracy") is not None:
         gap = "n/a (no gap)" if d["gap_closed"] is None else f"{d['gap_closed']:.0%}"
         row = [
@@ -162,13 +163,42 @@ def _distillation_md(d: dict) -> list[str]:
         parts.append(_md_table(headers, [row]))
         parts.append(
             "Gap closed = (distilled - alone) / (teacher - alone), fp32 ONNX accuracies on the "
-            "test split. Both students start from the same weights and train for the same "
-            "epochs."
+            "test split. Both students start from the same weights and train with the same "
+            "recipe (augmentation, schedule, epochs), so the gain is distillation's alone."
         )
+        plain = (d.get("baseline_training") or {}).get("plain_scratch")
+        if plain:
+            parts.append(
+                f"Plain scratch (what you have without edgekd: hard labels, no augmentation, "
+                f"{plain['epochs']} epochs, one-cycle): {plain['test_accuracy']:.4f} "
+                "(PyTorch model, test split)."
+            )
     parts.append(f"**{d['verdict']}**" if d.get("helped") is False else d["verdict"])
     if d.get("suggestions"):
         parts.append("Try: " + "; ".join(d["suggestions"]) + ".")
     return parts
+
+
+def _recipe_md(r: dict | None) -> list[str]:
+    """How the student was trained: recipe, views, teacher online or cached, patience."""
+    if not r:
+        return []
+    views = "no augmentation" if r["augment"] == "none" else f"augmentation {r['augment']}"
+    teacher = (
+        "the teacher run online on the same augmented batch the student sees"
+        if r["teacher_online"]
+        else "the teacher's logits cached once"
+    )
+    line = (
+        f"Recipe: {r['recipe']}, {views}, {teacher}; {r['schedule']} schedule, "
+        f"{r['epochs']} epochs ({r['steps']} steps; epochs from the {r['epochs_from']})."
+    )
+    if r.get("teacher_view_accuracy") is not None:
+        line += (
+            f" Teacher accuracy on augmented training views: {r['teacher_view_accuracy']:.4f} "
+            "(a view that breaks the class breaks the teacher first)."
+        )
+    return [line]
 
 
 def render_markdown(report: dict) -> str:

@@ -75,7 +75,7 @@ def size_floor_kb(cfg: CompressConfig, data) -> float:
 def trial_config(
     base: CompressConfig, params: dict, settings: SearchSettings, teacher: Path, out: Path
 ) -> CompressConfig:
-    scale = settings.epochs / base.epochs
+    scale = settings.epochs / (base.epochs or settings.epochs)  # None: the recipe's budget
     values = base.model_dump()
     values.update(params)
     values.update(

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from edgekd.distill.baseline import train_baseline
+from edgekd.distill.baseline import baseline_summary, train_baseline, train_plain_baseline
 from edgekd.distill.trainer import TrainResult
 from edgekd.export import check_parity, export_onnx
 from edgekd.measure import Artifact
@@ -27,7 +27,8 @@ class BaselineResult(StageResult):
     train: TrainResult
     path: Path
     parity: Any
-    epochs: int
+    epochs: int | None
+    plain: dict | None = None  # the plain-scratch student (no recipe), when the recipe differs
 
     def files(self) -> list[Path]:
         return [self.path]
@@ -38,12 +39,7 @@ class BaselineResult(StageResult):
 
     def training(self) -> dict:
         """report.json `distillation.baseline_training`."""
-        return {
-            "epochs": self.epochs,
-            "best_val_accuracy": self.train.best_val_accuracy,
-            "best_epoch": self.train.best_epoch,
-            "seconds": round(self.train.seconds, 2),
-        }
+        return baseline_summary(self.train, self.plain)
 
 
 @stage("baseline", FIELDS)
@@ -56,4 +52,6 @@ def run(ctx: RunContext, initial: nn.Module) -> BaselineResult:
     path = export_onnx(
         model, torch.from_numpy(data.x_test[:2]), ctx.run_dir / "student-baseline.onnx"
     )
-    return BaselineResult(train, path, check_parity(model, path, data.x_test), ctx.cfg.epochs)
+    parity = check_parity(model, path, data.x_test)
+    plain = train_plain_baseline(copy.deepcopy(initial), data, ctx.train_config(None))
+    return BaselineResult(train, path, parity, ctx.cfg.epochs, plain)

@@ -26,6 +26,7 @@ from edgekd.config import CompressConfig, dump_config
 from edgekd.data import DataBundle, load_data
 from edgekd.data.labels import notice as label_notice
 from edgekd.data.transfer import load_transfer
+from edgekd.distill.augment import resolve_augment
 from edgekd.distill.hints import build_hints
 from edgekd.distill.students import build_student, inner_model
 from edgekd.distill.teachers import load_teacher
@@ -55,7 +56,7 @@ class RunContext:
     def with_cfg(self, **update: Any) -> RunContext:
         return replace(self, cfg=self.cfg.model_copy(update=update))
 
-    def train_config(self, epochs: int) -> TrainConfig:
+    def train_config(self, epochs: int | None) -> TrainConfig:
         return train_config(self.cfg, epochs)
 
     @property
@@ -63,7 +64,7 @@ class RunContext:
         return measure_threads(self.budget)
 
 
-def train_config(cfg: CompressConfig, epochs: int) -> TrainConfig:
+def train_config(cfg: CompressConfig, epochs: int | None) -> TrainConfig:
     return TrainConfig(
         epochs=epochs,
         lr=cfg.lr,
@@ -72,6 +73,10 @@ def train_config(cfg: CompressConfig, epochs: int) -> TrainConfig:
         alpha=cfg.alpha,
         seed=cfg.seed,
         device=cfg.device,
+        recipe=cfg.recipe,
+        augment=cfg.augment,
+        schedule=cfg.schedule,
+        patience=cfg.patience,
     )
 
 
@@ -181,6 +186,7 @@ def load_inputs(cfg: CompressConfig, console: Console) -> Inputs:
         if cfg.transfer
         else None
     )
+    resolve_augment(cfg.augment, data.input_shape)  # a bad --augment fails before any training
     cfg, notes = with_recipes(cfg, data)
     models = build_models(cfg, data)
     for note in notes:  # what edgekd chose for the user (recipes, class numbering)

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from edgekd.distill.baseline import report_section
+from edgekd.distill.recipe import recipe_summary
 from edgekd.report import build_report, print_summary, write_reports
 from edgekd.stages.base import StageResult, stage
 from edgekd.stages.baseline import BaselineResult
@@ -90,6 +91,7 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
             data=cfg.data,
             search=c.kd_search.search.to_dict() if c.kd_search else None,
             baseline_training=c.baseline.training() if c.baseline else None,
+            recipe=recipe_summary(ctx.train_config(cfg.epochs), c.distill.train, c.teacher.check),
         ),
         notes=_notes(ctx, c),
         stages=ctx.manifest.stage_times(),  # the stages before this one, with their wall times

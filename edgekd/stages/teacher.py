@@ -14,6 +14,7 @@ from rich.console import Console
 
 from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
+from edgekd.distill.recipe import check_teacher
 from edgekd.distill.teachers import TeacherInfo, prepare_teacher
 from edgekd.measure import Artifact
 from edgekd.stages.base import DATA_FIELDS, STUDENT_FIELDS, TRAIN_FIELDS, StageResult, stage
@@ -24,7 +25,7 @@ FIELDS = (
     *TRAIN_FIELDS,
     *STUDENT_FIELDS[:3],  # the student is built first: its random draws precede the teacher's
     "teacher", "teacher_arch", "teacher_output", "teacher_weight", "trust_pickle",
-    "teacher_epochs", "temperature",
+    "teacher_epochs", "temperature", "allow_weak_teacher",
 )  # fmt: skip
 
 
@@ -34,6 +35,7 @@ class TeacherResult(StageResult):
     info: TeacherInfo
     path: Path
     parity: Any  # export parity (dict) of a torch teacher, or None
+    check: Any = None  # distill.recipe.check_teacher's verdict (weak teachers stop the run)
 
     def files(self) -> list[Path]:
         return [self.path]
@@ -55,4 +57,8 @@ def prepare(
 
 @stage("teacher", FIELDS)
 def run(ctx: RunContext, teacher: Any) -> TeacherResult:
-    return prepare(ctx.cfg, teacher, ctx.data, ctx.run_dir / "teacher.onnx", ctx.console)
+    result = prepare(ctx.cfg, teacher, ctx.data, ctx.run_dir / "teacher.onnx", ctx.console)
+    result.check = check_teacher(
+        result.info.val_accuracy, ctx.data, ctx.cfg.allow_weak_teacher, ctx.console
+    )
+    return result
