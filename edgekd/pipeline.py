@@ -13,8 +13,8 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from rich.console import Console
@@ -23,7 +23,7 @@ from edgekd import distributed as ddp
 from edgekd.atomic import atomic_path, write_text_atomic
 from edgekd.bench.budgets import check_budget, load_budget, metrics_from_result
 from edgekd.bench.ort_format import to_ort
-from edgekd.config import CompressConfig, dump_config
+from edgekd.config import CompressConfig
 from edgekd.data import load_data
 from edgekd.data.transfer import load_transfer
 from edgekd.distill.baseline import report_section, train_baseline
@@ -35,27 +35,18 @@ from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.export import check_parity, export_onnx
 from edgekd.manifest import Manifest
 from edgekd.measure import Artifact, measure_artifacts
+from edgekd.objects import resolve_inputs
 from edgekd.prune import PruneSpec, check_prunable, prune_and_export, report_notes
 from edgekd.quantize import choose_quantization
 from edgekd.quantize.config import compress_options, ignored_settings
 from edgekd.report import build_report, print_summary, write_reports
+from edgekd.result import RunResult
 
 QUANT_FILES = {
     "int8": "student.int8.onnx",
     "dynamic": "student.int8.onnx",
     "fp16": "student.fp16.onnx",
 }
-
-
-@dataclass
-class RunResult:
-    run_dir: Path
-    report: dict
-    rank: int = 0  # torchrun: ranks other than 0 only train (report {}, nothing written)
-
-    @property
-    def ok(self) -> bool:
-        return True if self.rank else bool(self.report["budget"]["ok"])
 
 
 def _train_config(cfg: CompressConfig, epochs: int) -> TrainConfig:
@@ -123,27 +114,43 @@ def measure_threads(budget) -> int:
 
 
 def compress(
-    cfg: CompressConfig,
+    cfg: CompressConfig | str | Path | None = None,
     console: Console | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    *,
+    teacher: Any = None,
+    student: Any = None,
+    data: Any = None,
+    transfer: Any = None,
+    **options: Any,
 ) -> RunResult:
-    """`on_epoch(epoch, val_accuracy)`: called after each distillation epoch (may raise)."""
+    """`on_epoch(epoch, val_accuracy)`: called after each distillation epoch (may raise).
+
+    From Python, `teacher`/`student`/`data`/`transfer` take spec strings or in-memory objects
+    (edgekd/objects.py), and `options` are CompressConfig fields (`epochs=30, budget="phone"`).
+    """
+    inputs = resolve_inputs(
+        cfg, teacher=teacher, student=student, data=data, transfer=transfer, **options
+    )
+    cfg, given = inputs.cfg, inputs.loading  # given: the user's objects in place of labels
     console = console or Console(stderr=True)
     ddp.setup(cfg.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
     budget = budget_of(cfg)
     # Every input is loaded and checked (shapes, classes, a forward pass) before the run
     # directory exists: bad input leaves nothing behind.
     data = data_of(
-        cfg, warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True)
+        given, warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True)
     )
     transfer = (
-        load_transfer(cfg.transfer, data, seed=cfg.seed, label_column=cfg.label_column)
-        if cfg.transfer
+        load_transfer(given.transfer, data, seed=cfg.seed, label_column=cfg.label_column)
+        if given.transfer is not None
         else None
     )
     torch.manual_seed(cfg.seed)
-    student = build_student(cfg.student, data, width=cfg.student_width, standardize=cfg.standardize)
-    teacher = teacher_of(cfg, data)
+    student = build_student(
+        given.student, data, width=cfg.student_width, standardize=cfg.standardize
+    )
+    teacher = teacher_of(given, data)
     hints = build_hints(cfg.hint, teacher, inner_model(student), cfg.hint_weight, data.x_train)
     if cfg.prune_ratio > 0:  # a model pruning cannot handle fails here, before any training
         check_prunable(student, torch.from_numpy(data.x_test[:2]), _prune_spec(cfg))
@@ -158,7 +165,7 @@ def compress(
         return RunResult(Path(cfg.out), {}, rank=1)
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
+    write_text_atomic(run_dir / "config.yaml", inputs.config_yaml(data))
     manifest = Manifest(run_dir, cfg.model_dump())
     try:
         report = _run(
@@ -171,7 +178,7 @@ def compress(
     finally:
         ddp.teardown()
     manifest.finish("done")
-    return RunResult(run_dir, report)
+    return RunResult(run_dir, report, student=student.cpu().eval())
 
 
 def _run(
@@ -196,7 +203,7 @@ def _run(
         )
         # torch: export + parity; ONNX: normalized copy; ensemble: members composed in one graph
         teacher_path, teacher_parity = teacher.export(run_dir / "teacher.onnx", data)
-        outputs(teacher_path)
+        outputs(*[teacher_path] if teacher_path else [])  # None: a callable has no graph
 
     # The baseline and every T/alpha search trial start from the student's initial weights.
     initial = copy.deepcopy(student)
@@ -248,7 +255,7 @@ def _run(
         outputs(student_path)
 
     artifacts = [
-        Artifact("teacher", teacher_path, "fp32"),
+        *([Artifact("teacher", teacher_path, "fp32")] if teacher_path else []),
         Artifact("student", student_path, "fp32"),
     ]
     pruned, source, stem = None, student_path, "student"
@@ -333,7 +340,12 @@ def _run(
     with manifest.stage("measure"):
         threads = measure_threads(budget)
         measured = measure_artifacts(
-            artifacts, data, threads=threads, batch=budget.batch, runs=cfg.latency_runs
+            artifacts,
+            data,
+            threads=threads,
+            batch=budget.batch,
+            runs=cfg.latency_runs,
+            reference=None if teacher_path else teacher_info.test_accuracy,
         )
         final_m = next(m for m in measured if m["name"] == final)
         verdict = check_budget(budget, metrics_from_result(final_m, budget))
@@ -372,7 +384,10 @@ def _run(
             quantization=quant.to_dict() if quant else None,
             pruning=pruned.to_dict() if pruned else None,
             distillation=report_section(
-                {m["name"]: m["accuracy"] for m in measured},
+                {
+                    "teacher": teacher_info.test_accuracy,
+                    **{m["name"]: m["accuracy"] for m in measured},
+                },
                 test_samples=len(data.y_test),
                 temperature=cfg.temperature,
                 alpha=cfg.alpha,
@@ -395,6 +410,7 @@ def _run(
                 else None,
                 *(report_notes(pruned.to_dict(), measured) if pruned else []),
                 size_note,
+                None if teacher_path else f"teacher: {teacher_parity['source']}",
             ],
         )
         outputs(*write_reports(run_dir, report))
