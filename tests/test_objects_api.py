@@ -221,3 +221,23 @@ def test_student_object_is_deep_copied(digits_xy):
     assert built is not student and student.training  # the copy went to eval mode
     built[1].weight.data.zero_()
     assert student[1].weight.abs().sum() > 0
+
+
+def test_ensemble_of_objects(digits_xy, trained_teacher, tmp_path):
+    from edgekd.distill.teachers import EnsembleTeacher, load_teacher
+
+    bundle = edgekd.load_data(digits_xy)
+
+    def probs(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return torch.softmax(trained_teacher(torch.from_numpy(batch)), 1).numpy()
+
+    both = load_teacher([trained_teacher, _mlp(32)], bundle, weights=[2, 1])
+    assert isinstance(both, EnsembleTeacher) and both.weights == pytest.approx([2 / 3, 1 / 3])
+    path, parity = both.export(tmp_path / "teacher.onnx", bundle)
+    assert path.is_file() and parity["top1_agreement"] >= 0.999
+    mixed = load_teacher([trained_teacher, probs], bundle)
+    assert [m.kind for m in mixed.members] == ["module", "python-callable"]
+    assert mixed.members[1].output == "probs"
+    assert mixed.export(tmp_path / "mixed.onnx", bundle)[0] is None  # one member has no graph
+    assert not (tmp_path / "mixed.onnx").exists()
