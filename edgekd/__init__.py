@@ -14,7 +14,7 @@ from typing import Any
 
 _API = {
     "compress": "edgekd.pipeline",
-    "RunResult": "edgekd.pipeline",
+    "RunResult": "edgekd.result",
     "CompressConfig": "edgekd.config",
     "resolve_config": "edgekd.config",
     "KDLoss": "edgekd.distill.losses",

@@ -189,6 +189,13 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         ) from e
     if not isinstance(data, dict):
         raise EdgeKDError(f"config file '{path}' must hold a mapping of keys to values")
+    if "in_memory" in data:  # written by edgekd.compress(teacher=model, ...): see objects.py
+        given = data["in_memory"] if isinstance(data["in_memory"], dict) else {}
+        names = ", ".join(k for k in given if k not in ("replayable", "note"))
+        raise EdgeKDError(
+            f"config file '{path}' records a run given in-memory Python objects ({names}); "
+            "the file alone cannot replay it: pass the objects to edgekd.compress again"
+        )
     return data
 
 

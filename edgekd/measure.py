@@ -26,9 +26,16 @@ class Artifact:
 
 
 def measure_artifacts(
-    artifacts: list[Artifact], data: DataBundle, *, threads: int, batch: int, runs: int
+    artifacts: list[Artifact],
+    data: DataBundle,
+    *,
+    threads: int,
+    batch: int,
+    runs: int,
+    reference: float | None = None,
 ) -> list[dict]:
-    """One report entry per artifact; the first artifact is the reference for retention."""
+    """One report entry per artifact; the first artifact is the reference for retention,
+    unless `reference` (a teacher accuracy measured without an ONNX file) is given."""
     latencies = compare_latency(
         [a.path for a in artifacts], threads=threads, batch=batch, runs=runs
     )
@@ -45,7 +52,7 @@ def measure_artifacts(
                 "memory_mb": measure_memory(artifact.path, threads=threads, batch=batch).to_dict(),
             }
         )
-    reference = rows[0]["accuracy"]
+    reference = rows[0]["accuracy"] if reference is None else reference
     for row in rows:
         row["retention"] = row["accuracy"] / reference if reference else 0.0
     return rows

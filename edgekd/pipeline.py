@@ -8,13 +8,15 @@ PyTorch object. Inputs are validated before any training starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from edgekd import distributed as ddp
 from edgekd.config import CompressConfig
+from edgekd.objects import resolve_inputs
+from edgekd.result import RunResult
 from edgekd.stages import (
     baseline,
     distill,
@@ -28,17 +30,6 @@ from edgekd.stages import (
     teacher,
 )
 from edgekd.stages.context import Inputs, RunContext, load_inputs, run_directory
-
-
-@dataclass
-class RunResult:
-    run_dir: Path
-    report: dict
-    rank: int = 0  # torchrun: ranks other than 0 only train (report {}, nothing written)
-
-    @property
-    def ok(self) -> bool:
-        return True if self.rank else bool(self.report["budget"]["ok"])
 
 
 def run_stages(ctx: RunContext, inputs: Inputs) -> dict | None:
@@ -58,7 +49,7 @@ def run_stages(ctx: RunContext, inputs: Inputs) -> dict | None:
     if not ctx.main:
         return None
     final = quant.final if quant else fp32.name
-    measured = measure.run(ctx, [tch, onnx, pruned, quant, base], final)
+    measured = measure.run(ctx, [tch, onnx, pruned, quant, base], final, reference=tch.reference)
     if cfg.ort:
         ort.run(ctx, measured)
     chain = report.Chain(tch, kd, student, onnx, pruned, quant, base, measured)
@@ -66,19 +57,32 @@ def run_stages(ctx: RunContext, inputs: Inputs) -> dict | None:
 
 
 def compress(
-    cfg: CompressConfig,
+    cfg: CompressConfig | str | Path | None = None,
     console: Console | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    *,
+    teacher: Any = None,
+    student: Any = None,
+    data: Any = None,
+    transfer: Any = None,
+    **options: Any,
 ) -> RunResult:
-    """`on_epoch(epoch, val_accuracy)`: called after each distillation epoch (may raise)."""
+    """`on_epoch(epoch, val_accuracy)`: called after each distillation epoch (may raise).
+
+    From Python, `teacher`/`student`/`data`/`transfer` take spec strings or in-memory objects
+    (edgekd/objects.py), and `options` are CompressConfig fields (`epochs=30, budget="phone"`).
+    """
+    given = resolve_inputs(
+        cfg, teacher=teacher, student=student, data=data, transfer=transfer, **options
+    )
     console = console or Console(stderr=True)
-    ddp.setup(cfg.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
+    ddp.setup(given.cfg.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
     try:
-        inputs = load_inputs(cfg, console)  # bad input fails here: nothing is written
+        inputs = load_inputs(given, console)  # bad input fails here: nothing is written
         with run_directory(inputs.cfg, inputs, console, on_epoch) as ctx:
             result = run_stages(ctx, inputs)
     finally:
         ddp.teardown()
     if result is None:  # a torchrun worker: trained in step with rank 0, wrote nothing
-        return RunResult(Path(cfg.out), {}, rank=1)
-    return RunResult(Path(cfg.out), result)
+        return RunResult(Path(inputs.cfg.out), {}, rank=1)
+    return RunResult(Path(inputs.cfg.out), result, student=inputs.models.student.cpu().eval())

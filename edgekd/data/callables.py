@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekd.data.arrays import bundle_from_arrays
 from edgekd.data.bundle import DataBundle
 from edgekd.errors import EdgeKDError
 from edgekd.loading import call_with_known_args, resolve_callable
@@ -48,16 +47,7 @@ def _materialize(ds, spec: str, which: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_callable_data(spec: str, seed: int = 0) -> DataBundle:
+    from edgekd.data.objects import bundle_from_object  # it reads Datasets with this module
+
     result = call_with_known_args(resolve_callable(spec, "data"), spec, "data", seed=seed)
-    if isinstance(result, DataBundle):
-        result.name = result.name or spec
-        return result.validate()
-    if isinstance(result, tuple | list) and len(result) == 2:
-        train, test = result
-    else:
-        train, test = result, None
-    num_classes = getattr(train, "classes", None)
-    num_classes = len(num_classes) if isinstance(num_classes, list | tuple) else None
-    x, y = _materialize(train, spec, "train")
-    x_test, y_test = _materialize(test, spec, "test") if test is not None else (None, None)
-    return bundle_from_arrays(spec, x, y, x_test, y_test, seed=seed, num_classes=num_classes)
+    return bundle_from_object(result, spec, seed)

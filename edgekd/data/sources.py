@@ -48,7 +48,7 @@ BUILTIN: dict[str, Callable[[int], DataBundle]] = {"digits": _digits, "mnist1d":
 
 
 def load_data(
-    spec: str,
+    spec,
     seed: int = 0,
     *,
     label_column: str | None = None,
@@ -60,8 +60,14 @@ def load_data(
     """Resolve a data spec (see design.md) into a validated DataBundle.
 
     `digits`, `mnist1d`, `path.npz`, `path.csv`, `path/` (image folder), `module:callable`
-    or `file.py:callable`. Every problem is an EdgeKDError naming the file and the fix.
+    or `file.py:callable`; or an in-memory object (data/objects.py: `(X, y)`, a dict of
+    splits, a Dataset). Every problem is an EdgeKDError naming the file and the fix.
     """
+    if not isinstance(spec, str):
+        from edgekd.data.objects import bundle_from_object
+        from edgekd.objects import describe
+
+        return bundle_from_object(spec, describe(spec), seed)
     if spec in BUILTIN:
         return BUILTIN[spec](seed).validate()
     path = Path(spec)

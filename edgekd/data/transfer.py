@@ -50,22 +50,32 @@ def _from_file(path: Path, label_column: str | None) -> np.ndarray:
         from edgekd.data.csv import read_features
 
         x = read_features(path, label_column)
+    return _checked(x, str(path))
+
+
+def _checked(x: np.ndarray, spec: str) -> np.ndarray:
     if x.dtype.kind not in "fiub":
-        raise EdgeKDError(f"transfer set '{path}': X has type {x.dtype}; it must be numeric")
+        raise EdgeKDError(f"transfer set '{spec}': X has type {x.dtype}; it must be numeric")
     x = np.ascontiguousarray(x, dtype=np.float32)
     if len(x) == 0:
-        raise EdgeKDError(f"transfer set '{path}' is empty (0 samples)")
+        raise EdgeKDError(f"transfer set '{spec}' is empty (0 samples)")
     if not np.isfinite(x).all():
-        raise EdgeKDError(f"transfer set '{path}' contains NaN or inf; clean or drop those rows")
+        raise EdgeKDError(f"transfer set '{spec}' contains NaN or inf; clean or drop those rows")
     return x
 
 
 def load_transfer(
-    spec: str, data: DataBundle, seed: int = 0, *, label_column: str | None = None
+    spec, data: DataBundle, seed: int = 0, *, label_column: str | None = None
 ) -> np.ndarray:
-    """Resolve `name:N`, `path.npz` (key X) or `path.csv`; samples must fit the task's model."""
-    path = Path(spec)
-    if path.suffix in (".npz", ".csv"):
+    """Resolve `name:N`, `path.npz` (key X) or `path.csv`, or take an in-memory array or
+    tensor of samples; samples must fit the task's model."""
+    if not isinstance(spec, str):
+        from edgekd.data.callables import _to_numpy
+        from edgekd.objects import describe
+
+        label = describe(spec)
+        x, spec = _checked(_to_numpy(spec), label), label
+    elif (path := Path(spec)).suffix in (".npz", ".csv"):
         if not path.is_file():
             raise EdgeKDError(f"transfer set '{spec}' not found; check the path")
         x = _from_file(path, label_column)

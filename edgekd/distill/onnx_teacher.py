@@ -53,6 +53,11 @@ def load_onnx_checked(path: Path) -> onnx.ModelProto:
         model = onnx.load(str(path))
     except Exception as e:
         raise _bad(path, f"does not parse: {_first_line(e)}") from None
+    return check_onnx(model, path)
+
+
+def check_onnx(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
+    """A graph that onnx.checker passes (a file's, or an in-memory ModelProto's)."""
     if not model.graph.node or not model.graph.output or not model.opset_import:
         raise _bad(path, "it parsed but holds no graph")
     try:

@@ -7,6 +7,8 @@ A model spec is a zoo name with options (`mlp`, `dscnn:width=0.5`) or `module:ca
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from torch import nn
@@ -15,6 +17,7 @@ from edgekd.data import DataBundle
 from edgekd.errors import EdgeKDError
 from edgekd.loading import call_with_known_args, is_callable_spec, resolve_callable
 from edgekd.models import create_model, list_models
+from edgekd.objects import describe, spec_label
 
 ZOO_OPTIONS = {"width": float}
 
@@ -43,33 +46,42 @@ def parse_model_spec(spec: str) -> tuple[str, dict[str, float]]:
 
 
 def build_module(
-    spec: str,
+    spec,
     input_shape: tuple[int, ...],
     num_classes: int,
     *,
     width: float = 1.0,
     what: str = "student",
 ) -> nn.Module:
+    """`spec`: a zoo name with options, `module:callable`, or an in-memory factory callable."""
+    if callable(spec):
+        return _call_factory(spec, describe(spec), input_shape, num_classes, width, what)
     name, options = parse_model_spec(spec)
     width = options.get("width", width)
     if name in list_models():
         return create_model(name, input_shape, num_classes, width=width)
     if is_callable_spec(spec):
-        model = call_with_known_args(
-            resolve_callable(spec, what),
-            spec,
-            what,
-            input_shape=tuple(input_shape),
-            num_classes=num_classes,
-            width=width,
-        )
-        if not isinstance(model, nn.Module):
-            raise EdgeKDError(
-                f"{what} '{spec}' returned a {type(model).__name__}; it must return a "
-                "torch.nn.Module"
-            )
-        return model
+        factory = resolve_callable(spec, what)
+        return _call_factory(factory, spec, input_shape, num_classes, width, what)
     return create_model(name, input_shape, num_classes, width=width)  # names the close match
+
+
+def _call_factory(
+    factory, spec: str, input_shape: tuple[int, ...], num_classes: int, width: float, what: str
+) -> nn.Module:
+    model = call_with_known_args(
+        factory,
+        spec,
+        what,
+        input_shape=tuple(input_shape),
+        num_classes=num_classes,
+        width=width,
+    )
+    if not isinstance(model, nn.Module):
+        raise EdgeKDError(
+            f"{what} '{spec}' returned a {type(model).__name__}; it must return a torch.nn.Module"
+        )
+    return model
 
 
 class Standardize(nn.Module):
@@ -144,7 +156,7 @@ def check_forward(
 
 
 def build_student(
-    spec: str,
+    spec,
     data: DataBundle,
     *,
     width: float = 1.0,
@@ -152,9 +164,15 @@ def build_student(
 ) -> nn.Module:
     """The student, checked by a forward pass on 2 samples before anything trains.
 
-    `standardize` None: on for flat feature vectors (tabular data), off otherwise.
+    `spec`: a zoo name, `module:callable`, an in-memory factory `(input_shape, num_classes)
+    -> nn.Module`, or an `nn.Module`, which is deep-copied: training never touches the
+    caller's object. `standardize` None: on for flat feature vectors (tabular data).
     """
-    model = build_module(spec, data.input_shape, data.num_classes, width=width, what="student")
+    if isinstance(spec, nn.Module):
+        model = copy.deepcopy(spec)
+    else:
+        model = build_module(spec, data.input_shape, data.num_classes, width=width, what="student")
+    spec = spec_label(spec)
     if standardize is None:
         standardize = len(data.input_shape) == 1
     if standardize:

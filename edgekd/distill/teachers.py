@@ -8,7 +8,10 @@ Specs (`--teacher`, repeat for an ensemble):
   `--trust-pickle` is given (then a whole pickled `nn.Module` is accepted too);
 - a TorchScript file (`torch.jit.save`), recognized by its contents;
 - `model.onnx`, run by onnxruntime: a teacher from any framework, no source code needed;
-- `module:callable` or `path/to/file.py:callable` returning an `nn.Module`.
+- `module:callable` or `path/to/file.py:callable` returning an `nn.Module`;
+- from Python (`edgekd.compress(teacher=...)`), in-memory objects: an `nn.Module`, an
+  `onnx.ModelProto`, an `onnxruntime.InferenceSession`, or a callable `f(x: np.ndarray) ->
+  scores` (`CallableTeacher`: no ONNX graph, so no teacher.onnx; see NO_GRAPH).
 
 Teachers that output probabilities (softmax heads, skl2onnx's ZipMap dicts) are detected
 (`--teacher-output auto`) or declared (`probs`), and their outputs become logits as
@@ -33,6 +36,7 @@ accuracies happen in `prepare_teacher`, inside the run's teacher stage.
 
 from __future__ import annotations
 
+import copy
 import math
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -49,6 +53,7 @@ from edgekd.atomic import atomic_path
 from edgekd.data import DataBundle
 from edgekd.distill.onnx_teacher import (
     LOG_EPS,
+    check_onnx,
     compose_ensemble,
     load_onnx_checked,
     normalize,
@@ -67,10 +72,15 @@ from edgekd.loading import (
     load_weights,
 )
 from edgekd.models import list_models
+from edgekd.objects import describe, is_onnx_model, is_ort_session, is_tensor, ort_model_bytes
 
 BUILTIN_TEACHER = "teacher-cnn"
 OUTPUT_KINDS = ("auto", "logits", "probs")
 DETECT_SAMPLES = 64
+NO_GRAPH = (
+    "a Python callable: it has no ONNX graph, so no teacher.onnx was written; its accuracy was "
+    "measured by calling it on the test split, and retention is against that"
+)
 
 
 @dataclass
@@ -138,6 +148,7 @@ class Teacher:
     n_classes: int = 0
     output: str = "logits"
     needs_training: bool = False
+    has_graph: bool = True  # an ONNX graph exists, so teacher.onnx can be written
 
     @property
     def is_torch(self) -> bool:
@@ -155,8 +166,11 @@ class Teacher:
         """The normalized (`input` -> `scores`) ONNX graph and its parity evidence."""
         raise NotImplementedError  # pragma: no cover
 
-    def export(self, path: str | Path, data: DataBundle) -> tuple[Path, dict]:
-        """Write `teacher.onnx` atomically; return its path and the parity evidence."""
+    def export(self, path: str | Path, data: DataBundle) -> tuple[Path | None, dict]:
+        """Write `teacher.onnx` atomically; return its path (None: no graph) and the parity
+        evidence."""
+        if not self.has_graph:
+            return None, {"source": NO_GRAPH}
         model, parity = self.onnx_model(data)
         path = Path(path)
         with atomic_path(path) as tmp:
@@ -281,6 +295,33 @@ class OnnxTeacher(Teacher):
         return self.model, {"source": "user's ONNX file, normalized (one score output)"}
 
 
+class CallableTeacher(Teacher):
+    """A Python function `f(x: np.ndarray) -> scores` (logits or probabilities): any model a
+    caller can call, from any library. There is no graph to write as teacher.onnx (NO_GRAPH)."""
+
+    kind = "python-callable"
+    has_graph = False
+
+    def __init__(self, fn, spec: str):
+        self.fn, self.spec = fn, spec
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.fn(x.detach().cpu().numpy())
+        if is_tensor(out):
+            out = out.detach().cpu().numpy()
+        try:
+            scores = np.asarray(out, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise EdgeKDError(
+                f"teacher '{self.spec}' returned a {type(out).__name__}; it must return an array "
+                "of (batch, classes) logits or probabilities"
+            ) from None
+        return torch.from_numpy(scores).to(x.device)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return to_logits(self.scores(x), self.output)
+
+
 class EnsembleTeacher(Teacher):
     kind = "ensemble"
 
@@ -300,6 +341,10 @@ class EnsembleTeacher(Teacher):
     @property
     def needs_training(self) -> bool:  # type: ignore[override]
         return any(m.needs_training for m in self._members)
+
+    @property
+    def has_graph(self) -> bool:  # type: ignore[override]
+        return all(m.has_graph for m in self._members)
 
     def logits_at(self, x: torch.Tensor, temperature: float) -> torch.Tensor:
         probs = sum(
@@ -363,11 +408,7 @@ def _load_one(
         module = build_module(spec, data.input_shape, data.num_classes, what="teacher")
         return TorchTeacher(module, kind="callable", spec=spec)
     if path.suffix == ".onnx":
-        model = load_onnx_checked(path)
-        normalized, sure_probs = normalize(model, path, len(data.input_shape))
-        teacher = OnnxTeacher(path, normalized, sure_probs)
-        _check_onnx_dims(static_input_dims(model), data, spec)
-        return teacher
+        return _onnx_teacher(load_onnx_checked(path), path, data)
     suffixes = WEIGHT_SUFFIXES | TORCHSCRIPT_SUFFIXES | {".safetensors"}
     if not path.exists():
         if path.suffix in suffixes or "/" in spec:
@@ -402,6 +443,35 @@ def _load_one(
     module = build_module(arch, data.input_shape, data.num_classes, what="teacher architecture")
     load_state_dict_into(module, weights, spec=spec, arch=arch)
     return TorchTeacher(module, kind="state_dict", spec=spec)
+
+
+def _onnx_teacher(model: onnx.ModelProto, path: Path, data: DataBundle) -> OnnxTeacher:
+    normalized, sure_probs = normalize(model, path, len(data.input_shape))
+    teacher = OnnxTeacher(path, normalized, sure_probs)
+    _check_onnx_dims(static_input_dims(model), data, str(path))
+    return teacher
+
+
+def _load_object(obj, data: DataBundle) -> Teacher:
+    """An in-memory teacher. A module is deep-copied (freezing, eval mode and device moves stay
+    off the caller's object); an ONNX model or session is normalized like a .onnx file."""
+    label = describe(obj)
+    if isinstance(obj, nn.Module):
+        kind = "torchscript" if isinstance(obj, torch.jit.ScriptModule) else "module"
+        return TorchTeacher(copy.deepcopy(obj), kind=kind, spec=label)
+    raw = ort_model_bytes(obj) if is_ort_session(obj) else None
+    if is_onnx_model(obj) or raw is not None:
+        model = obj if raw is None else onnx.load_from_string(raw)
+        return _onnx_teacher(check_onnx(model, Path(label)), Path(label), data)
+    if is_ort_session(obj):  # onnxruntime kept no model: run the session, first output
+        name = obj.get_inputs()[0].name
+        return CallableTeacher(lambda x: obj.run(None, {name: x})[0], label)
+    if callable(obj):
+        return CallableTeacher(obj, label)
+    raise EdgeKDError(
+        f"teacher {label} is not a usable teacher; pass an nn.Module, an onnx.ModelProto, an "
+        "onnxruntime.InferenceSession, a callable f(x) -> scores, or a spec string"
+    )
 
 
 def _check_onnx_dims(dims: list, data: DataBundle, spec: str) -> None:
@@ -452,7 +522,7 @@ def _probe(teacher: Teacher, data: DataBundle, declared: str) -> None:
 
 
 def load_teacher(
-    specs: list[str],
+    specs: list,
     data: DataBundle,
     *,
     arch: list[str] | None = None,
@@ -479,7 +549,9 @@ def load_teacher(
     needs_arch = [
         s
         for s in specs
-        if Path(s).suffix in WEIGHT_SUFFIXES | {".safetensors"} and s not in list_models()
+        if isinstance(s, str)
+        and Path(s).suffix in WEIGHT_SUFFIXES | {".safetensors"}
+        and s not in list_models()
     ]
     if len(arch) > 1 and len(arch) != len(needs_arch):
         raise EdgeKDError(
@@ -489,9 +561,12 @@ def load_teacher(
     members = []
     for spec in specs:
         a = None
-        if spec in needs_arch and arch:
+        if isinstance(spec, str) and spec in needs_arch and arch:
             a = arch[0] if len(arch) == 1 else arch[needs_arch.index(spec)]
-        teacher = _load_one(spec, data, a, trust_pickle)
+        if isinstance(spec, str):
+            teacher = _load_one(spec, data, a, trust_pickle)
+        else:
+            teacher = _load_object(spec, data)
         _probe(teacher, data, output)
         members.append(teacher)
     if len(members) == 1:

@@ -22,7 +22,7 @@ from edgekd import distributed as ddp
 from edgekd import runlock
 from edgekd.atomic import write_text_atomic
 from edgekd.bench.budgets import Budget, load_budget
-from edgekd.config import CompressConfig, dump_config
+from edgekd.config import CompressConfig
 from edgekd.data import DataBundle, load_data
 from edgekd.data.labels import notice as label_notice
 from edgekd.data.transfer import load_transfer
@@ -32,6 +32,7 @@ from edgekd.distill.students import build_student, inner_model
 from edgekd.distill.teachers import load_teacher
 from edgekd.distill.trainer import TrainConfig
 from edgekd.manifest import Manifest, clear_earlier_run
+from edgekd.objects import Inputs as GivenInputs
 from edgekd.prune import PruneSpec, check_prunable
 from edgekd.recipes import resolve_models
 from edgekd.signals import terminate_as_interrupt
@@ -172,26 +173,32 @@ class Inputs:
     data: DataBundle
     transfer: np.ndarray | None
     models: Models
+    config_text: str  # config.yaml: `cfg`, plus a record of any in-memory objects
 
 
-def load_inputs(cfg: CompressConfig, console: Console) -> Inputs:
+def load_inputs(given: GivenInputs, console: Console) -> Inputs:
+    """`given`: the run's config and its loaders' view, in which a notebook's in-memory objects
+    stand where the CLI has strings (edgekd/objects.py)."""
+    cfg, loading = given.cfg, given.loading
     if ddp.is_main():
         runlock.ensure_free(cfg.out)  # another run writes there: say so now, not after loading
     budget = budget_of(cfg)
     data = data_of(
-        cfg, warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True)
+        loading, warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True)
     )
     transfer = (
-        load_transfer(cfg.transfer, data, seed=cfg.seed, label_column=cfg.label_column)
-        if cfg.transfer
+        load_transfer(loading.transfer, data, seed=cfg.seed, label_column=cfg.label_column)
+        if loading.transfer is not None
         else None
     )
     resolve_augment(cfg.augment, data.input_shape)  # a bad --augment fails before any training
     cfg, notes = with_recipes(cfg, data)
-    models = build_models(cfg, data)
+    chosen = {k: getattr(cfg, k) for k in ("teacher", "student") if k not in given.objects}
+    models = build_models(loading.model_copy(update=chosen), data)
     for note in notes:  # what edgekd chose for the user (recipes, class numbering)
         console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
-    return Inputs(cfg, budget, data, transfer, models)
+    given = replace(given, cfg=cfg)
+    return Inputs(cfg, budget, data, transfer, models, given.config_yaml(data))
 
 
 @contextmanager
@@ -222,7 +229,7 @@ def run_directory(
     # One writer per directory (taken before anything is written); SIGTERM cleans up like ^C.
     with runlock.hold(run_dir), terminate_as_interrupt():
         clear_earlier_run(run_dir)  # a rerun replaces the earlier run's files, never mixes
-        write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
+        write_text_atomic(run_dir / "config.yaml", inputs.config_text)
         manifest = Manifest(run_dir, cfg.model_dump())
         try:
             yield context(run_dir, manifest)

@@ -33,10 +33,16 @@ class MeasureResult(StageResult):
 
 
 @stage("measure", FIELDS)
-def run(ctx: RunContext, produced: list[StageResult | None], final: str) -> MeasureResult:
+def run(
+    ctx: RunContext,
+    produced: list[StageResult | None],
+    final: str,
+    reference: float | None = None,
+) -> MeasureResult:
     """`produced`: the results whose artifacts are measured, in report order (teacher first:
     it is the reference for retention; None: a stage that did not run); `final`: the name of
-    the one that ships."""
+    the one that ships; `reference`: the teacher accuracy retention is against when the teacher
+    has no ONNX file to measure."""
     artifacts: list[Artifact] = [
         r.artifact for r in produced if r is not None and r.artifact is not None
     ]
@@ -44,7 +50,12 @@ def run(ctx: RunContext, produced: list[StageResult | None], final: str) -> Meas
         for artifact in artifacts:
             stamp_onnx(artifact.path, ctx.data.class_ids)
     rows = measure_artifacts(
-        artifacts, ctx.data, threads=ctx.threads, batch=ctx.budget.batch, runs=ctx.cfg.latency_runs
+        artifacts,
+        ctx.data,
+        threads=ctx.threads,
+        batch=ctx.budget.batch,
+        runs=ctx.cfg.latency_runs,
+        reference=reference,
     )
     final_row = next(m for m in rows if m["name"] == final)
     verdict = check_budget(ctx.budget, metrics_from_result(final_row, ctx.budget))

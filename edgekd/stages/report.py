@@ -57,6 +57,7 @@ def _notes(ctx: RunContext, c: Chain) -> list[str | None]:
         else None,
         *(report_notes(c.pruned.to_dict(), c.measured.rows) if c.pruned else []),
         c.quant.size_note if c.quant else None,
+        None if c.teacher.path else f"teacher: {c.teacher.parity['source']}",
     ]
 
 
@@ -83,7 +84,7 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
         class_ids=ctx.data.class_ids,
         pruning=c.pruned.to_dict() if c.pruned else None,
         distillation=report_section(
-            measured.accuracies(),
+            {"teacher": c.teacher.info.test_accuracy, **measured.accuracies()},
             test_samples=len(ctx.data.y_test),
             temperature=cfg.temperature,
             alpha=cfg.alpha,

@@ -33,16 +33,22 @@ FIELDS = (
 class TeacherResult(StageResult):
     teacher: Any  # the trained Teacher the later stages distil from
     info: TeacherInfo
-    path: Path
+    path: Path | None  # None: a plain Python callable teacher has no graph to write
     parity: Any  # export parity (dict) of a torch teacher, or None
     check: Any = None  # distill.recipe.check_teacher's verdict (weak teachers stop the run)
 
     def files(self) -> list[Path]:
-        return [self.path]
+        return [self.path] if self.path else []
 
     @property
-    def artifact(self) -> Artifact:
-        return Artifact("teacher", self.path, "fp32")
+    def artifact(self) -> Artifact | None:
+        return Artifact("teacher", self.path, "fp32") if self.path else None
+
+    @property
+    def reference(self) -> float | None:
+        """The accuracy retention is measured against when there is no teacher.onnx to measure
+        (a callable teacher, scored by calling it on the test split); None: measure the file."""
+        return None if self.path else self.info.test_accuracy
 
 
 def prepare(
