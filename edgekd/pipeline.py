@@ -29,6 +29,7 @@ from edgekd.data.transfer import load_transfer
 from edgekd.distill.baseline import report_section, train_baseline
 from edgekd.distill.hints import build_hints
 from edgekd.distill.kd_search import AUTO, search_kd
+from edgekd.distill.logit_cache import LogitCache
 from edgekd.distill.students import build_student, inner_model
 from edgekd.distill.teachers import load_teacher, prepare_teacher
 from edgekd.distill.trainer import TrainConfig, fit
@@ -101,6 +102,7 @@ def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None):
         image_mean=cfg.image_mean,
         image_std=cfg.image_std,
         warn=warn,
+        workers=cfg.workers,
     )
 
 
@@ -235,6 +237,7 @@ def _run(
             hint_loss=hints,
             label=f"distill {cfg.student}",
             on_epoch=on_epoch,
+            logit_cache=LogitCache(run_dir / "teacher_logits.npy", teacher_path),
         )
         with atomic_path(run_dir / "student.pt") as tmp:
             torch.save(student.state_dict(), tmp)

@@ -17,6 +17,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
 from edgekd import distributed as ddp
+from edgekd.data.stream import TrainRows
+from edgekd.distill.logit_cache import LogitCache, teacher_logits
 from edgekd.distill.losses import IGNORE, kd_loss, soft_targets
 
 TeacherFn = Callable[[torch.Tensor], torch.Tensor]
@@ -76,6 +78,7 @@ def fit(
     *,
     teacher: TeacherFn | None = None,
     cache_teacher: bool = True,
+    logit_cache: LogitCache | None = None,
     x_transfer: np.ndarray | None = None,
     hint_loss: nn.Module | None = None,
     label: str = "train",
@@ -85,7 +88,8 @@ def fit(
 
     With a teacher, the loss is Hinton's KD; `cache_teacher` computes the teacher's logits on
     the training set once and reuses them every epoch (valid because batches are not
-    augmented). `x_transfer` adds unlabelled samples (Hinton's transfer set) that learn from
+    augmented); `logit_cache` keeps them on disk across runs (distill/logit_cache.py).
+    `x_transfer` adds unlabelled samples (Hinton's transfer set) that learn from
     the teacher's soft targets alone; y_train None makes the whole set unlabelled.
     `hint_loss(x_batch)` (distill/hints.py, used inside its `attached()` block) adds a
     feature-matching term; its adapters are optimized with the model. `on_epoch(epoch,
@@ -104,14 +108,13 @@ def fit(
     if x_transfer is not None and len(x_transfer):
         if teacher is None:
             raise ValueError("a transfer set needs a teacher: its samples have no labels")
-        x_train = np.concatenate([x_train, x_transfer.astype(x_train.dtype)])
         y_all = np.concatenate([y_all, np.full(len(x_transfer), IGNORE, dtype=np.int64)])
-    x = torch.from_numpy(x_train).to(device)
+    x = TrainRows(x_train, x_transfer, device)  # batches by index; streamed sources read lazily
     y = torch.from_numpy(y_all).to(device)
     cached = None
     if teacher is not None and cache_teacher:
         cached = soft_targets(
-            torch.from_numpy(predict_logits(teacher, x_train, device)), cfg.temperature
+            torch.from_numpy(np.array(teacher_logits(teacher, x, logit_cache))), cfg.temperature
         ).to(device)
     world, rank = ddp.world_size(), ddp.rank()
     net = model
@@ -148,19 +151,18 @@ def fit(
                 order = torch.cat([order, order[: shard * world - len(order)]])[rank::world]
             order = order.to(device)
             total = torch.zeros((), device=device)  # summed on device: no sync per step
-            for i in range(0, len(order), batch_size):
-                idx = order[i : i + batch_size]
-                logits = net(x[idx])
+            for idx, xb in x.batches(order, batch_size):
+                logits = net(xb)
                 if teacher is None:
                     probs = None
                 elif cached is not None:
                     probs = cached[idx]
                 else:
                     with torch.no_grad():
-                        probs = soft_targets(teacher(x[idx]).float(), cfg.temperature)
+                        probs = soft_targets(teacher(xb).float(), cfg.temperature)
                 loss = kd_loss(logits, y[idx], probs, temperature=cfg.temperature, alpha=cfg.alpha)
                 if hint_loss is not None:
-                    loss = loss + hint_loss(x[idx])
+                    loss = loss + hint_loss(xb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
