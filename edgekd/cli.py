@@ -72,12 +72,16 @@ def main() -> None:
 @click.option("--hint", multiple=True, help="TEACHER_LAYER:STUDENT_LAYER feature hint.")
 @click.option("--hint-weight", type=float, help="Weight of the hint (feature) loss.")
 @click.option(
-    "--data", help="Data: digits, mnist1d, path.npz, path.csv, image folder, module:callable."
+    "--data",
+    help="Data: digits, mnist1d, shapes32:N, path.npz, path.csv, image folder, module:callable.",
 )
 @click.option("--label-column", help="CSV label column name (default: the last column).")
 @click.option("--image-size", type=int, help="Resize images to N x N.")
 @click.option("--image-mean", callback=_floats, help="Per-channel image mean, e.g. 0.5,0.5,0.5.")
 @click.option("--image-std", callback=_floats, help="Per-channel image std, e.g. 0.5,0.5,0.5.")
+@click.option(
+    "--workers", type=int, help="DataLoader processes decoding streamed data (image folders)."
+)
 @click.option(
     "--transfer",
     help="Unlabelled transfer set for the soft term: mnist1d:N, path.npz (key X) or path.csv.",

@@ -76,6 +76,7 @@ class CompressConfig(BaseModel):
     image_size: int | None = Field(None, ge=1, description="resize images to N x N")
     image_mean: list[float] | None = Field(None, description="per-channel mean after /255")
     image_std: list[float] | None = Field(None, description="per-channel std after /255")
+    workers: int = Field(0, ge=0, description="DataLoader processes reading streamed data")
     student: str = Field(AUTO, description="auto: the built-in recipe for the data's shape")
     student_width: float = Field(1.0, gt=0)
     epochs: int | None = Field(

@@ -10,6 +10,7 @@ import numpy as np
 
 from edgekd.data.bundle import DataBundle
 from edgekd.data.labels import compact_labels
+from edgekd.data.rows import Rows, is_streamed
 from edgekd.errors import EdgeKDError
 
 VAL_FRACTION = 0.1
@@ -69,7 +70,7 @@ def as_features(x, name: str, split: str) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _check_pair(x: np.ndarray, y: np.ndarray, name: str, split: str) -> None:
+def _check_pair(x, y: np.ndarray, name: str, split: str) -> None:
     if len(x) == 0:
         raise EdgeKDError(f"data '{name}': the {split} set is empty (0 samples); supply samples")
     if len(x) != len(y):
@@ -77,12 +78,51 @@ def _check_pair(x: np.ndarray, y: np.ndarray, name: str, split: str) -> None:
             f"data '{name}': {split} has {len(x)} samples (X) but {len(y)} labels (y); "
             "X and y must have the same length"
         )
+    if is_streamed(x):
+        if not x.all_finite():
+            raise EdgeKDError(
+                f"data '{name}': {split} features contain NaN or inf; clean or impute them first"
+            )
+        return
     if not np.isfinite(x).all():
         bad = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
         raise EdgeKDError(
             f"data '{name}': {split} features contain NaN or inf in {bad} sample(s); "
             "clean or impute them first"
         )
+
+
+def _check_labels(name: str, y: np.ndarray, y_test, num_classes: int | None) -> int:
+    labels = y if y_test is None else np.concatenate([y, y_test])
+    low, high = int(labels.min()), int(labels.max())
+    if num_classes is None:
+        num_classes = high + 1
+    if low < 0 or high >= num_classes:
+        raise EdgeKDError(
+            f"data '{name}': labels must lie in [0, {num_classes}); found {low}..{high}; "
+            "map them to class indices 0..K-1"
+        )
+    if num_classes < 2:
+        raise EdgeKDError(f"data '{name}': needs at least 2 classes, found {num_classes}")
+    return num_classes
+
+
+def split_indices(
+    name: str, y: np.ndarray, own_test: bool, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(train, val, test) row numbers: test 20% stratified (seed 0) unless the data has its
+    own, then val 10% (seed `seed`). Index arrays, never copies: the same rows as splitting
+    the arrays themselves, whether the data is in memory or streamed."""
+    rest, test = np.arange(len(y)), None
+    if not own_test:
+        if len(y) < 10:
+            raise EdgeKDError(
+                f"data '{name}': {len(y)} samples are too few to split into train, validation "
+                "and test sets; supply at least 10"
+            )
+        rest, _, test, _ = _split(rest, y, TEST_FRACTION, seed=0)
+    train, _, val, _ = _split(rest, y[rest], VAL_FRACTION, seed=seed)
+    return train, val, test
 
 
 def bundle_from_arrays(
@@ -95,13 +135,20 @@ def bundle_from_arrays(
     seed: int = 0,
     num_classes: int | None = None,
 ) -> DataBundle:
-    """Split (test 20% stratified unless given, then val 10%) and validate."""
-    x, y = as_features(x, name, "train"), as_labels(y, name, "train")
+    """Split (test 20% stratified unless given, then val 10%) and validate.
+
+    `x` (and `x_test`) may be streamed `Rows` (edgekd/data/rows.py): then the splits are
+    index arrays into the same source and nothing is read into memory here.
+    """
+    streamed = is_streamed(x)
+    x = x if streamed else as_features(x, name, "train")
+    y = as_labels(y, name, "train")
     _check_pair(x, y, name, "train")
     if (x_test is None) != (y_test is None):
         raise EdgeKDError(f"data '{name}': give both X_test and y_test, or neither")
     if x_test is not None:
-        x_test, y_test = as_features(x_test, name, "test"), as_labels(y_test, name, "test")
+        x_test = x_test if is_streamed(x_test) else as_features(x_test, name, "test")
+        y_test = as_labels(y_test, name, "test")
         _check_pair(x_test, y_test, name, "test")
         if x_test.shape[1:] != x.shape[1:]:
             raise EdgeKDError(
@@ -111,24 +158,19 @@ def bundle_from_arrays(
     class_ids = None
     if num_classes is None:  # declared classes are indices; otherwise ids may be renumbered
         y, y_test, class_ids = compact_labels(y, y_test)
-    labels = y if y_test is None else np.concatenate([y, y_test])
-    low, high = int(labels.min()), int(labels.max())
-    if num_classes is None:
-        num_classes = high + 1
-    if low < 0 or high >= num_classes:
-        raise EdgeKDError(
-            f"data '{name}': labels must lie in [0, {num_classes}); found {low}..{high}; "
-            "map them to class indices 0..K-1"
-        )
-    if num_classes < 2:
-        raise EdgeKDError(f"data '{name}': needs at least 2 classes, found {num_classes}")
-    if x_test is None:
-        if len(x) < 10:
-            raise EdgeKDError(
-                f"data '{name}': {len(x)} samples are too few to split into train, validation "
-                "and test sets; supply at least 10"
-            )
-        x, y, x_test, y_test = _split(x, y, TEST_FRACTION, seed=0)
-    x_tr, y_tr, x_val, y_val = _split(x, y, VAL_FRACTION, seed=seed)
-    bundle = DataBundle(name, x_tr, y_tr, x_val, y_val, x_test, y_test, num_classes, class_ids)
+    num_classes = _check_labels(name, y, y_test, num_classes)
+    train, val, test = split_indices(name, y, x_test is not None, seed)
+    if test is not None:
+        x_test, y_test = _take(x, test), y[test]
+    bundle = DataBundle(
+        name,
+        _take(x, train), y[train], _take(x, val), y[val], x_test, y_test, num_classes, class_ids,
+    )  # fmt: skip
     return bundle.validate()
+
+
+def _take(x, index: np.ndarray):
+    """Rows `index` of `x`: a copy for an in-memory array, a narrower view for streamed rows."""
+    if is_streamed(x):
+        return Rows(x.source, x.index[index], x.norm, x.workers)
+    return x[index]

@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgekd.data.rows import is_streamed
 from edgekd.errors import EdgeKDError
 
 
 @dataclass
 class DataBundle:
     """Train/val/test arrays plus what a model needs to know about them.
+
+    Each x is a float32 array, or streamed `Rows` (data/rows.py) that slice like one but
+    read their source (a memmap, an image folder) a batch at a time.
 
     The test split is never used for training, checkpoint choice or calibration: those use
     train (fit, calibration) and val (checkpoint, quantization choice).
@@ -45,7 +49,7 @@ class DataBundle:
                     f"data '{self.name}': {split} has {len(x)} samples but {len(y)} labels; "
                     "X and y must have the same length"
                 )
-            if not np.isfinite(x).all():
+            if not (x.all_finite() if is_streamed(x) else np.isfinite(x).all()):
                 raise EdgeKDError(
                     f"data '{self.name}': {split} features contain NaN or inf; clean or impute them"
                 )

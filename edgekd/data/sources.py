@@ -56,12 +56,15 @@ def load_data(
     image_mean: list[float] | None = None,
     image_std: list[float] | None = None,
     warn: Callable[[str], None] | None = None,
+    workers: int = 0,
 ) -> DataBundle:
     """Resolve a data spec (see design.md) into a validated DataBundle.
 
-    `digits`, `mnist1d`, `path.npz`, `path.csv`, `path/` (image folder), `module:callable`
-    or `file.py:callable`; or an in-memory object (data/objects.py: `(X, y)`, a dict of
-    splits, a Dataset). Every problem is an EdgeKDError naming the file and the fix.
+    `digits`, `mnist1d`, `shapes32:N`, `path.npz`, `path.csv`, `path/` (image folder),
+    `module:callable` or `file.py:callable`. Every problem is an EdgeKDError naming the file
+    and the fix; an in-memory object (data/objects.py: `(X, y)`, a dict of splits, a
+    Dataset) enters the same way. shapes32, uncompressed .npz and image folders stream (data/rows.py);
+    `workers` is how many DataLoader processes read their training batches.
     """
     if not isinstance(spec, str):
         from edgekd.data.objects import bundle_from_object
@@ -70,11 +73,15 @@ def load_data(
         return bundle_from_object(spec, describe(spec), seed)
     if spec in BUILTIN:
         return BUILTIN[spec](seed).validate()
+    if spec.startswith("shapes32:"):
+        from edgekd.data.shapes32 import load_shapes32
+
+        return load_shapes32(spec, seed, workers)
     path = Path(spec)
     if path.suffix == ".npz":
         from edgekd.data.npz import load_npz
 
-        return load_npz(path, seed)
+        return load_npz(path, seed, workers)
     if path.suffix == ".csv":
         from edgekd.data.csv import load_csv
 
@@ -83,7 +90,7 @@ def load_data(
         from edgekd.data.images import load_image_folder
 
         return load_image_folder(
-            path, seed, size=image_size, mean=image_mean, std=image_std, warn=warn
+            path, seed, size=image_size, mean=image_mean, std=image_std, warn=warn, workers=workers
         )
     if not path.exists() and is_callable_spec(spec):
         from edgekd.data.callables import load_callable_data
@@ -96,6 +103,6 @@ def load_data(
             f"data file '{spec}' has an unsupported type; use .npz, .csv or a folder of images"
         )
     raise EdgeKDError(
-        f"unknown data spec '{spec}'; use one of: {', '.join(sorted(BUILTIN))}, a .npz or "
-        ".csv file, an image folder, or module:callable"
+        f"unknown data spec '{spec}'; use one of: {', '.join(sorted(BUILTIN))}, shapes32:N, "
+        "a .npz or .csv file, an image folder, or module:callable"
     )

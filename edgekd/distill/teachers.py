@@ -371,7 +371,7 @@ class EnsembleTeacher(Teacher):
             [session.run(None, {"input": x[i : i + 1024]})[0] for i in range(0, len(x), 1024)]
         )
         with torch.no_grad():
-            ref = self.logits_at(torch.from_numpy(x), 1.0).numpy()
+            ref = self.logits_at(torch.from_numpy(np.asarray(x)), 1.0).numpy()
         diff = float(np.abs(np.exp(got) - np.exp(ref)).max())
         agree = float((got.argmax(1) == ref.argmax(1)).mean())
         if diff > 1e-3 or agree < 0.999:

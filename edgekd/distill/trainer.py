@@ -23,7 +23,9 @@ from rich.progress import (
 from torch import nn
 
 from edgekd import distributed as ddp
+from edgekd.data.stream import TrainRows
 from edgekd.distill.augment import Augmenter, Batch, resolve_augment
+from edgekd.distill.logit_cache import LogitCache, teacher_logits
 from edgekd.distill.losses import IGNORE, soft_targets
 from edgekd.distill.recipe import auto_epochs, make_scheduler, recipe_loss, view_accuracy
 
@@ -93,6 +95,7 @@ def fit(
     *,
     teacher: TeacherFn | None = None,
     cache_teacher: bool = True,
+    logit_cache: LogitCache | None = None,
     x_transfer: np.ndarray | None = None,
     hint_loss: nn.Module | None = None,
     label: str = "train",
@@ -100,10 +103,11 @@ def fit(
 ) -> TrainResult:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
-    With a teacher, the loss is Hinton's KD (`recipe_loss`); `cache_teacher` computes the
+    With a teacher, the loss is the recipe's (`recipe_loss`); `cache_teacher` computes the
     teacher's logits on the training set once and reuses them every epoch, valid only when
     batches are not augmented: with `cfg.augment` the teacher runs online on each augmented
-    batch, the very tensor the student sees (a consistent view). `x_transfer` adds
+    batch, the very tensor the student sees (a consistent view). `logit_cache` keeps cached
+    logits on disk across runs (distill/logit_cache.py). `x_transfer` adds
     unlabelled samples (Hinton's transfer set) that learn from
     the teacher's soft targets alone; y_train None makes the whole set unlabelled.
     `hint_loss(x_batch)` (distill/hints.py, used inside its `attached()` block) adds a
@@ -123,21 +127,21 @@ def fit(
     if x_transfer is not None and len(x_transfer):
         if teacher is None:
             raise ValueError("a transfer set needs a teacher: its samples have no labels")
-        x_train = np.concatenate([x_train, x_transfer.astype(x_train.dtype)])
         y_all = np.concatenate([y_all, np.full(len(x_transfer), IGNORE, dtype=np.int64)])
-    x = torch.from_numpy(x_train).to(device)
+    x = TrainRows(x_train, x_transfer, device)  # batches by index; streamed sources read lazily
     y = torch.from_numpy(y_all).to(device)
     cached = augmenter = view_acc = None
     ops = resolve_augment(cfg.augment, tuple(x_train.shape[1:]))
+    # Streamed rows: the augmentation's statistics from a sample, never the whole set in RAM.
+    stats = x_train if isinstance(x_train, np.ndarray) else x_train[:8192]
     if ops:
-        augmenter = Augmenter(ops, x_train, seed=cfg.seed, device=device)
+        augmenter = Augmenter(ops, stats, seed=cfg.seed, device=device)
     if teacher is not None and augmenter is not None and y_train is not None:
-        probe = Augmenter(ops, x_train, seed=cfg.seed + 1, device=device)
-        labelled = y_all != IGNORE
-        view_acc = view_accuracy(teacher, probe, x_train[labelled], y_all[labelled], device)
+        probe = Augmenter(ops, stats, seed=cfg.seed + 1, device=device)
+        view_acc = view_accuracy(teacher, probe, x_train[:2048], y_train[:2048], device)
     if teacher is not None and cache_teacher and augmenter is None:
         cached = soft_targets(
-            torch.from_numpy(predict_logits(teacher, x_train, device)), cfg.temperature
+            torch.from_numpy(np.array(teacher_logits(teacher, x, logit_cache))), cfg.temperature
         ).to(device)
     world, rank = ddp.world_size(), ddp.rank()
     net = model
@@ -179,9 +183,8 @@ def fit(
                 order = torch.cat([order, order[: shard * world - len(order)]])[rank::world]
             order = order.to(device)
             total = torch.zeros((), device=device)  # summed on device: no sync per step
-            for i in range(0, len(order), batch_size):
-                idx = order[i : i + batch_size]
-                xb, yb = x[idx], y[idx]  # the one place a batch is fetched
+            for idx, xb in x.batches(order, batch_size):  # the one place a batch is fetched
+                yb = y[idx]
                 batch = augmenter(xb) if augmenter is not None else Batch(xb)
                 logits = net(batch.x)
                 if teacher is None:

@@ -1,4 +1,7 @@
-"""Loading the model to quantize, checking arrays against its input, feeding calibration data."""
+"""Loading the model to quantize, checking arrays against its input, feeding calibration data.
+
+Calibration and validation data may be streamed rows; they are read in batches, never whole.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import numpy as np
 import onnx
 from onnxruntime.quantization import CalibrationDataReader
 
+from edgekd.data.rows import is_streamed
 from edgekd.errors import EdgeKDError
 
 DEFAULT_BATCH = 32
@@ -65,8 +69,13 @@ def input_spec(model: onnx.ModelProto, path: str | Path = "model") -> InputSpec:
 
 
 def check_array(x: np.ndarray, spec: InputSpec, what: str) -> np.ndarray:
-    """`x` as float32 when it fits the model input; an EdgeKDError naming the mismatch otherwise."""
-    x = np.asarray(x)
+    """`x` as float32 when it fits the model input; an EdgeKDError naming the mismatch otherwise.
+
+    Streamed rows (edgekd/data/rows.py) are checked by shape and returned as they are:
+    calibration and validation then read them a batch at a time.
+    """
+    if not is_streamed(x):
+        x = np.asarray(x)
     if x.dtype.kind not in "fiub" or x.dtype == np.bool_:
         raise EdgeKDError(f"{what} has dtype {x.dtype}; pass a numeric array")
     want = spec.describe()
@@ -79,6 +88,10 @@ def check_array(x: np.ndarray, spec: InputSpec, what: str) -> np.ndarray:
         )
     if len(x) == 0:
         raise EdgeKDError(f"{what} is empty; pass at least one sample")
+    if is_streamed(x):
+        if not x.all_finite():
+            raise EdgeKDError(f"{what} contains NaN or inf; clean the data first")
+        return x
     x = x.astype(np.float32, copy=False)
     if not np.isfinite(x).all():
         raise EdgeKDError(f"{what} contains NaN or inf; clean the data first")

@@ -68,6 +68,15 @@ def stage(
 
 # Config fields most stages depend on, named once.
 DATA_FIELDS = ("data", "seed", "label_column", "image_size", "image_mean", "image_std")
-TRAIN_FIELDS = ("lr", "batch_size", "device", "recipe", "augment", "schedule", "patience")
+TRAIN_FIELDS = (
+    "lr",
+    "batch_size",
+    "device",
+    "workers",
+    "recipe",
+    "augment",
+    "schedule",
+    "patience",
+)
 STUDENT_FIELDS = ("student", "student_width", "standardize", "transfer")
 KD_FIELDS = ("temperature", "alpha", "epochs", "hint", "hint_weight")

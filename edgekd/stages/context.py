@@ -112,6 +112,7 @@ def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None) -> D
         image_mean=cfg.image_mean,
         image_std=cfg.image_std,
         warn=warn,
+        workers=cfg.workers,
     )
 
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from edgekd.atomic import atomic_path
+from edgekd.distill.logit_cache import LogitCache
 from edgekd.distill.trainer import TrainResult, fit
 from edgekd.stages.base import (
     DATA_FIELDS,
@@ -61,6 +62,10 @@ def run(ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: Any)
             hint_loss=hints,
             label=f"distill {cfg.student}",
             on_epoch=ctx.on_epoch,
+            # un-augmented teacher logits kept on disk, reused while the teacher file matches
+            logit_cache=LogitCache(ctx.run_dir / "teacher_logits.npy", teacher.path)
+            if teacher.path
+            else None,
         )
         with atomic_path(ctx.run_dir / "student.pt") as tmp:
             torch.save(student.state_dict(), tmp)
