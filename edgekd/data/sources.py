@@ -63,8 +63,8 @@ def load_data(
     `digits`, `mnist1d`, `shapes32:N`, `path.npz`, `path.csv`, `path/` (image folder),
     `module:callable` or `file.py:callable`. Every problem is an EdgeKDError naming the file
     and the fix; an in-memory object (data/objects.py: `(X, y)`, a dict of splits, a
-    Dataset) enters the same way. shapes32, uncompressed .npz and image folders stream (data/rows.py);
-    `workers` is how many DataLoader processes read their training batches.
+    Dataset) enters the same way. shapes32, uncompressed .npz and image folders stream
+    (data/rows.py); `workers` is how many DataLoader processes read their training batches.
     """
     if not isinstance(spec, str):
         from edgekd.data.objects import bundle_from_object
