@@ -259,7 +259,7 @@ def test_fit_learns_the_transfer_set_from_cached_teacher_outputs():
 @pytest.fixture(scope="module")
 def baseline_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kd")
-    flags = ("--baseline", "--temperature", "auto")
+    flags = ("--baseline", "--temperature", "auto", "--recipe", "hinton")  # T search: hinton
     return run_compress(tmp, *flags, student="mlp", latency_runs=10, quantize="none")
 
 

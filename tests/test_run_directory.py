@@ -48,6 +48,7 @@ def test_a_second_writer_exits_2_and_the_first_finishes_with_its_own_files(tmp_p
     def start_second_run(epoch, _acc):
         if epoch == 1:  # the first run is mid-distillation, holding the directory
             flags = ["--data", data, "--out", str(out), "--seed", "7", "--quantize", "none"]
+            flags.append("--allow-weak-teacher")
             second.append(CliRunner().invoke(main, ["compress", *flags]))
 
     data = str(write_table(tmp_path / "table.npz"))

@@ -98,6 +98,7 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
+    from edgekd.distill.recipe import check_teacher
     from edgekd.recipes import AUTO
     from edgekd.stages.context import budget_of, data_of, teacher_of, with_recipes
 
@@ -138,6 +139,8 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
         teacher_info = prepare_teacher(
             base, data, out, console, (joining or {}).get("teacher_sha256")
         )
+        # once for the study, not once per trial: a weak teacher stops the search here
+        check_teacher(teacher_info["val_accuracy"], data, base.allow_weak_teacher, console)
         study, created = open_study(
             store,
             name,

@@ -90,6 +90,7 @@ def trial_config(
         baseline=False,
         ort=False,
         out=str(out),
+        allow_weak_teacher=True,  # the search checked its teacher once, before any trial
     )
     return CompressConfig(**values)
 
