@@ -159,6 +159,11 @@ def main() -> None:
 )
 @click.option("--seed", type=int)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option(
+    "--resume/--no-resume",
+    default=None,
+    help="Continue the interrupted run in --out: skip its finished stages, resume training.",
+)
 def compress(config_file, **flags) -> None:
     """Distill, export, quantize and measure; exit 1 when the budget is missed."""
     try:

@@ -107,6 +107,9 @@ class CompressConfig(BaseModel):
     baseline: bool = Field(
         False, description="also train the student on hard labels alone, to show what KD added"
     )
+    resume: bool = Field(
+        False, description="continue an interrupted run in `out`, skipping its finished stages"
+    )
     lr: float = Field(3e-3, gt=0)
     batch_size: int = Field(64, ge=1)
     prune_ratio: float = Field(

@@ -108,6 +108,23 @@ class Manifest:
         )
         self._save()
 
+    def carry(self, records: list[dict[str, Any]]) -> None:
+        """`--resume`: hold an interrupted run's finished records until each is kept or dropped,
+        so a resumed run killed in its turn can still be resumed."""
+        self.data["resumable"] = list(records)
+        self._save()
+
+    def keep(self, record: dict[str, Any]) -> None:
+        """Carry over an interrupted run's record of a stage `--resume` skipped."""
+        self.data["stages"].append(record)
+        self.data["resumable"] = [r for r in self.data.get("resumable", []) if r is not record]
+        self._save()
+
+    def drop_carried(self) -> None:
+        """A stage was redone: the interrupted run's later records no longer apply."""
+        if self.data.pop("resumable", None) is not None:
+            self._save()
+
     def stage_times(self) -> list[dict[str, Any]]:
         """[{stage, seconds}] of the stages finished so far (report.json's `stages`)."""
         return [{"stage": s["stage"], "seconds": s["seconds"]} for s in self.data["stages"]]

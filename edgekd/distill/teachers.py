@@ -585,15 +585,31 @@ def _accuracy(fn, x: np.ndarray, y: np.ndarray) -> float:
     return float((np.concatenate(preds) == y).mean())
 
 
+def member_checkpoints(teacher: Teacher, checkpoint: Path | None) -> list[Path | None]:
+    """Where each member trained on the spot checkpoints its training (None: not trained)."""
+    members = teacher.members
+    if checkpoint is None:
+        return [None] * len(members)
+    paths = [checkpoint.with_name(f"{checkpoint.stem}-{i + 1}.pt") for i in range(len(members))]
+    paths = [checkpoint] if len(members) == 1 else paths
+    return [path if m.needs_training else None for path, m in zip(paths, members, strict=True)]
+
+
 def prepare_teacher(
-    teacher: Teacher, data: DataBundle, train: TrainConfig, console: Console
+    teacher: Teacher,
+    data: DataBundle,
+    train: TrainConfig,
+    console: Console,
+    checkpoint: Path | None = None,
 ) -> TeacherInfo:
     """Train recipe members on the spot (saying so), then measure every member's accuracy.
 
     A teacher trains as edgekd always trained it (hard labels, one-cycle, no augmentation):
-    the student's recipe is about distilling, not about the teacher."""
+    the student's recipe is about distilling, not about the teacher. `checkpoint`: training
+    checkpoints every epoch there (one file per trained member), continuing from them."""
     train = replace(train, recipe="hinton", augment="none", schedule="onecycle")
     rows = []
+    checkpoints = member_checkpoints(teacher, checkpoint)
     for i, member in enumerate(teacher.members):
         val_acc = None
         if member.needs_training:
@@ -610,6 +626,7 @@ def prepare_teacher(
                 data.y_val,
                 train,
                 label=label,
+                checkpoint=checkpoints[i],
             )
             member.needs_training = False
             member.freeze()

@@ -10,6 +10,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,6 +24,8 @@ from rich.progress import (
 from torch import nn
 
 from edgekd import distributed as ddp
+from edgekd.checkpoint import Progress as Checkpoint
+from edgekd.checkpoint import load_checkpoint, save_checkpoint
 from edgekd.data.stream import TrainRows
 from edgekd.distill.augment import Augmenter, Batch, resolve_augment
 from edgekd.distill.logit_cache import LogitCache, teacher_logits
@@ -100,6 +103,7 @@ def fit(
     hint_loss: nn.Module | None = None,
     label: str = "train",
     on_epoch: Callable[[int, float], None] | None = None,
+    checkpoint: Path | None = None,
 ) -> TrainResult:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
@@ -113,7 +117,9 @@ def fit(
     `hint_loss(x_batch)` (distill/hints.py, used inside its `attached()` block) adds a
     feature-matching term; its adapters are optimized with the model. `on_epoch(epoch,
     val_accuracy)` is called after each epoch; it may raise to stop training (edgekd search
-    stops hopeless trials this way).
+    stops hopeless trials this way). `checkpoint`: a file saved atomically after every epoch
+    (edgekd/checkpoint.py); when it exists at the start, training continues after its epoch
+    with its best-so-far and history, exactly where the killed run stopped (`--resume`).
 
     Under torchrun (edgekd/distributed.py) the model trains wrapped in DDP: each rank takes its
     slice of every epoch's seeded permutation with `ceil(batch_size / world)` rows per step (the
@@ -160,6 +166,18 @@ def fit(
     sched = make_scheduler(opt, cfg.schedule, cfg.lr, epochs * steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
     best_acc, best_epoch, best_state, history, steps = -1.0, 0, None, [], 0
+    done, last = 0, epochs  # epochs finished (by a killed run, when resuming from its checkpoint)
+    # the hint adapters learn with the model, so they are saved with it
+    saved = nn.ModuleList([model, hint_loss]) if hint_loss is not None else model
+    if checkpoint is not None and Path(checkpoint).exists():
+        was = load_checkpoint(
+            checkpoint, model=saved, optimizer=opt, scheduler=sched, generator=gen
+        )
+        done, history = was.epoch, was.history
+        best_acc, best_epoch, best_state = was.best_accuracy, was.best_epoch, was.best_state
+        steps = done * steps_per_epoch
+        if cfg.patience is not None and done - best_epoch >= cfg.patience:
+            last = done  # the killed run had already stopped early
     start = time.perf_counter()
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -175,8 +193,12 @@ def fit(
                 f"{label}: teacher accuracy on augmented training views "
                 f"({', '.join(ops)}): {view_acc:.4f}"
             )
-        task = progress.add_task(label, total=epochs, status="")
-        for epoch in range(1, epochs + 1):
+        task = progress.add_task(label, total=epochs, status="", completed=done)
+        if done:
+            progress.console.print(
+                f"{label}: resuming from the checkpoint of epoch {done}/{epochs}"
+            )
+        for epoch in range(done + 1, last + 1):
             model.train()
             order = torch.randperm(len(x), generator=gen)
             if world > 1:  # same permutation on every rank (same seed); each takes its slice
@@ -218,6 +240,15 @@ def fit(
                 advance=1,
                 status=f"loss {total / len(order):.4f}  val {val_acc:.4f}  best {best_acc:.4f}",
             )
+            if checkpoint is not None and rank == 0:  # before on_epoch, which may stop the run
+                save_checkpoint(
+                    checkpoint,
+                    Checkpoint(epoch, best_acc, best_epoch, best_state, history),
+                    model=saved,
+                    optimizer=opt,
+                    scheduler=sched,
+                    generator=gen,
+                )
             if on_epoch is not None:
                 on_epoch(epoch, val_acc)
             if cfg.patience is not None and epoch - best_epoch >= cfg.patience:

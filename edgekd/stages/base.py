@@ -1,7 +1,7 @@
 """What every stage shares: a result that names its files, and the `@stage` recorder.
 
-The decorator is the single place a stage is recorded in the manifest (and so the single place
-a later `--resume` could skip a finished stage whose fields and input hashes match).
+The decorator is the single place a stage is recorded in the manifest, and so the single place
+`--resume` skips a finished stage whose fields and files match (edgekd/stages/resume.py).
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from edgekd import distributed as ddp
+from edgekd.manifest import config_hash
+from edgekd.stages.resume import CHECKPOINTS
 
 R = TypeVar("R", bound="StageResult")
 
@@ -42,17 +46,45 @@ def _needed_files(args: Iterable[Any]) -> list[Path]:
     return files
 
 
+FIELDS: dict[str, tuple[str, ...]] = {}  # every stage's config fields, by stage name
+
+
+def checkpoint_path(ctx, name: str) -> Path | None:
+    """Where stage `name` checkpoints its training every epoch: named by its fields' hash, so a
+    run with other values never continues it. None under torchrun (other ranks could not
+    follow rank 0's resumed epoch)."""
+    if not ctx.main or ddp.active():
+        return None
+    values = {f: getattr(ctx.cfg, f) for f in FIELDS[name]}
+    return ctx.run_dir / CHECKPOINTS / f"{name}-{config_hash(values)}.pt"
+
+
 def stage(
-    name: str, fields: tuple[str, ...] = ()
+    name: str,
+    fields: tuple[str, ...] = (),
+    restore: Callable[..., R | None] | None = None,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Make `run(ctx, *needs)` a recorded stage: `fields` are the config fields its result
     depends on (their values go into the manifest), `needs` the results it consumes (their
-    files' hashes go into the manifest as its inputs, with the files the fields name)."""
+    files' hashes go into the manifest as its inputs, with the files the fields name).
+    `restore(ctx, *needs)`: the result rebuilt from the files a finished run of the stage left
+    (None when it cannot be), which `--resume` uses instead of running the stage again."""
+    FIELDS[name] = fields
 
     def wrap(fn: Callable[..., R]) -> Callable[..., R]:
         @functools.wraps(fn)
         def run(ctx, *needs: Any, **kwargs: Any) -> R:
             values = {f: getattr(ctx.cfg, f) for f in fields}
+            if ctx.resume is not None:
+                kept = ctx.resume.kept(name, values)
+                result = restore(ctx, *needs, **kwargs) if kept and restore else None
+                if result is not None:
+                    ctx.manifest.keep(kept)
+                    ctx.resume.skipped(name)
+                    ctx.console.print(f"[cyan]resumed: {name} (as the interrupted run left it)")
+                    return result
+                ctx.resume.redo(name)
+                ctx.manifest.drop_carried()
             inputs = [*config_files(values), *_needed_files([*needs, *kwargs.values()])]
             with ctx.manifest.stage(name, fields=values, inputs=inputs) as record:
                 result = fn(ctx, *needs, **kwargs)

@@ -36,6 +36,7 @@ from edgekd.objects import Inputs as GivenInputs
 from edgekd.prune import PruneSpec, check_prunable
 from edgekd.recipes import resolve_models
 from edgekd.signals import terminate_as_interrupt
+from edgekd.stages.resume import Resume, clear_checkpoints, start_resume
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class RunContext:
     transfer: np.ndarray | None = None
     on_epoch: Callable[[int, float], None] | None = None  # after each distillation epoch
     main: bool = True  # torchrun: ranks other than 0 train only (into a scratch directory)
+    resume: Resume | None = None  # --resume: the interrupted run's finished stages
 
     def with_cfg(self, **update: Any) -> RunContext:
         return replace(self, cfg=self.cfg.model_copy(update=update))
@@ -213,10 +215,10 @@ def run_directory(
     manifest's status set to done or interrupted at the end. A torchrun rank other than 0 gets
     a scratch directory, removed afterwards."""
 
-    def context(run_dir: Path, manifest: Manifest) -> RunContext:
+    def context(run_dir: Path, manifest: Manifest, resume: Resume | None = None) -> RunContext:
         return RunContext(
             cfg, cfg, run_dir, manifest, console, inputs.budget, inputs.data, inputs.transfer,
-            on_epoch, main=ddp.is_main(),
+            on_epoch, main=ddp.is_main(), resume=resume,
         )  # fmt: skip
 
     if not ddp.is_main():
@@ -229,12 +231,18 @@ def run_directory(
     run_dir = Path(cfg.out)
     # One writer per directory (taken before anything is written); SIGTERM cleans up like ^C.
     with runlock.hold(run_dir), terminate_as_interrupt():
-        clear_earlier_run(run_dir)  # a rerun replaces the earlier run's files, never mixes
+        resume = start_resume(run_dir, cfg) if cfg.resume else None  # refusals write nothing
+        if resume is None:  # a rerun replaces the earlier run's files, never mixes
+            clear_earlier_run(run_dir)
+            clear_checkpoints(run_dir)
         write_text_atomic(run_dir / "config.yaml", inputs.config_text)
         manifest = Manifest(run_dir, cfg.model_dump())
+        if resume is not None:
+            manifest.carry(list(resume.records.values()))
         try:
-            yield context(run_dir, manifest)
+            yield context(run_dir, manifest, resume)
         except BaseException:
             manifest.finish("interrupted")
             raise
         manifest.finish("done")
+        clear_checkpoints(run_dir)  # done: nothing left to resume

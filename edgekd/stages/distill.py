@@ -20,6 +20,7 @@ from edgekd.stages.base import (
     STUDENT_FIELDS,
     TRAIN_FIELDS,
     StageResult,
+    checkpoint_path,
     stage,
 )
 from edgekd.stages.context import RunContext
@@ -46,11 +47,11 @@ class DistillResult(StageResult):
         }
 
 
-@stage("distill", FIELDS)
-def run(ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: Any) -> DistillResult:
+def _train(ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: Any) -> TrainResult:
+    """Distil `student` in place, continuing from the stage's checkpoint when there is one."""
     data, cfg = ctx.data, ctx.cfg
     with hints.attached() if hints else contextlib.nullcontext():
-        train = fit(
+        return fit(
             student,
             data.x_train,
             data.y_train,
@@ -66,7 +67,27 @@ def run(ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: Any)
             logit_cache=LogitCache(ctx.run_dir / "teacher_logits.npy", teacher.path)
             if teacher.path
             else None,
+            checkpoint=checkpoint_path(ctx, "distill"),
         )
-        with atomic_path(ctx.run_dir / "student.pt") as tmp:
-            torch.save(student.state_dict(), tmp)
+
+
+def restore(
+    ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: Any
+) -> DistillResult | None:
+    """The finished stage's result: its last checkpoint gives the training record (no epoch is
+    left to train), student.pt the weights."""
+    checkpoint = checkpoint_path(ctx, "distill")
+    if checkpoint is None or not checkpoint.exists():
+        return None
+    train = _train(ctx, student, teacher, hints)
+    path = ctx.run_dir / "student.pt"
+    student.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return DistillResult(student, train, path)
+
+
+@stage("distill", FIELDS, restore)
+def run(ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: Any) -> DistillResult:
+    train = _train(ctx, student, teacher, hints)
+    with atomic_path(ctx.run_dir / "student.pt") as tmp:
+        torch.save(student.state_dict(), tmp)
     return DistillResult(student, train, ctx.run_dir / "student.pt")

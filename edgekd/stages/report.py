@@ -96,6 +96,7 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
         ),
         notes=_notes(ctx, c),
         stages=ctx.manifest.stage_times(),  # the stages before this one, with their wall times
+        resumed=ctx.resume.resumed if ctx.resume else [],  # the stages --resume skipped
     )
     paths = write_reports(ctx.run_dir, report)
     print_summary(report, Console(width=None if sys.stdout.isatty() else 120))

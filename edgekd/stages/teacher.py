@@ -6,18 +6,27 @@ ensemble's members are composed into one graph.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from edgekd.atomic import write_text_atomic
 from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.distill.recipe import check_teacher
-from edgekd.distill.teachers import TeacherInfo, prepare_teacher
+from edgekd.distill.teachers import NO_GRAPH, TeacherInfo, member_checkpoints, prepare_teacher
 from edgekd.measure import Artifact
-from edgekd.stages.base import DATA_FIELDS, STUDENT_FIELDS, TRAIN_FIELDS, StageResult, stage
+from edgekd.stages.base import (
+    DATA_FIELDS,
+    STUDENT_FIELDS,
+    TRAIN_FIELDS,
+    StageResult,
+    checkpoint_path,
+    stage,
+)
 from edgekd.stages.context import RunContext, train_config
 
 FIELDS = (
@@ -52,19 +61,49 @@ class TeacherResult(StageResult):
 
 
 def prepare(
-    cfg: CompressConfig, teacher: Any, data: DataBundle, path: Path, console: Console
+    cfg: CompressConfig,
+    teacher: Any,
+    data: DataBundle,
+    path: Path,
+    console: Console,
+    checkpoint: Path | None = None,
 ) -> TeacherResult:
     """Train (when it is a recipe) and export `teacher` to `path`: the stage's work, also used
-    by `edgekd search` to make its one teacher.onnx."""
-    info = prepare_teacher(teacher, data, train_config(cfg, cfg.teacher_epochs), console)
+    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `prepare_teacher`."""
+    train = train_config(cfg, cfg.teacher_epochs)
+    info = prepare_teacher(teacher, data, train, console, checkpoint)
     teacher_path, parity = teacher.export(path, data)
     return TeacherResult(teacher, info, teacher_path, parity)
 
 
-@stage("teacher", FIELDS)
-def run(ctx: RunContext, teacher: Any) -> TeacherResult:
-    result = prepare(ctx.cfg, teacher, ctx.data, ctx.run_dir / "teacher.onnx", ctx.console)
+def _checked(ctx: RunContext, result: TeacherResult) -> TeacherResult:
     result.check = check_teacher(
         result.info.val_accuracy, ctx.data, ctx.cfg.allow_weak_teacher, ctx.console
     )
     return result
+
+
+def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
+    """The finished stage's result without training or exporting again: each trained member
+    reloads its last checkpoint (its best weights, the very ones in teacher.onnx, so hints
+    still hook a torch teacher), the parity evidence comes from the stage's note beside them."""
+    checkpoint = checkpoint_path(ctx, "teacher")
+    if checkpoint is None or not checkpoint.with_suffix(".json").exists():
+        return None
+    if not all(p.exists() for p in member_checkpoints(teacher, checkpoint) if p is not None):
+        return None
+    parity = json.loads(checkpoint.with_suffix(".json").read_text())
+    train = train_config(ctx.cfg, ctx.cfg.teacher_epochs)
+    info = prepare_teacher(teacher, ctx.data, train, ctx.console, checkpoint)
+    path = ctx.run_dir / "teacher.onnx" if parity.get("source") != NO_GRAPH else None
+    return _checked(ctx, TeacherResult(teacher, info, path, parity))
+
+
+@stage("teacher", FIELDS, restore)
+def run(ctx: RunContext, teacher: Any) -> TeacherResult:
+    checkpoint = checkpoint_path(ctx, "teacher")
+    path = ctx.run_dir / "teacher.onnx"
+    result = prepare(ctx.cfg, teacher, ctx.data, path, ctx.console, checkpoint)
+    if checkpoint is not None:  # what `restore` needs besides the checkpoints
+        write_text_atomic(checkpoint.with_suffix(".json"), json.dumps(result.parity, default=str))
+    return _checked(ctx, result)
