@@ -1,0 +1,90 @@
+"""`compress --resume`: a killed run continues where it stopped, skipping what it finished."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from edgekd.manifest import read_status
+from tests.cli_runs import TINY, run_compress, write_table
+
+ROOT = Path(__file__).resolve().parents[1]
+KILL_AT = 3  # distillation epoch after which the process is killed (its checkpoint saved)
+
+# The process kills itself with SIGKILL right after a distillation epoch's checkpoint: no
+# handler runs, exactly as for the OOM killer; the manifest still says "running".
+KILLER = (
+    "import os, signal, sys\n"
+    "from edgekd.pipeline import compress\n"
+    "def stop(epoch, _acc):\n"
+    f"    if epoch == {KILL_AT}:\n"
+    "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    "compress(sys.argv[1], on_epoch=stop)\n"
+)
+
+
+def _config(tmp_path: Path) -> dict:
+    data = str(write_table(tmp_path / "table.npz", rows=300))
+    return {**TINY, "data": data, "teacher_epochs": 2, "epochs": 6, "temperature": 4.0} | {
+        "quantize": "none"
+    }
+
+
+def _report(run: Path) -> dict:
+    return json.loads((run / "report.json").read_text())
+
+
+def test_a_killed_distillation_resumes_without_retraining_the_teacher(tmp_path):
+    config = _config(tmp_path)
+    # An uninterrupted run (--resume on a directory with no run just runs it).
+    (tmp_path / "whole").mkdir()
+    whole_dir, whole = run_compress(tmp_path / "whole", "--resume", **config)
+    assert whole.exit_code == 0, whole.output
+    assert _report(whole_dir)["resumed"] == []
+
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / "run.yaml").write_text(yaml.safe_dump({**config, "out": str(killed / "run")}))
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, str(killed / "run.yaml")], env=env, capture_output=True
+    )
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    run = killed / "run"
+    assert read_status(run) == "interrupted (the process is gone)"
+    assert [s["stage"] for s in json.loads((run / "manifest.json").read_text())["stages"]] == [
+        "teacher"
+    ]
+    teacher_bytes = (run / "teacher.onnx").read_bytes()
+    manifest_bytes = (run / "manifest.json").read_bytes()
+
+    # A config that changed a field the finished teacher stage depends on is refused.
+    _, refused = run_compress(killed, "--resume", "--temperature", "3.0", **config)
+    assert refused.exit_code == 2, refused.output
+    assert (
+        "--resume: temperature changed since the interrupted run (4.0 -> 3.0); rerun without "
+        "--resume to start over" in refused.output
+    )
+    assert (run / "manifest.json").read_bytes() == manifest_bytes  # the refusal wrote nothing
+
+    _, resumed = run_compress(killed, "--resume", **config)
+    assert resumed.exit_code == 0, resumed.output
+    assert f"resuming from the checkpoint of epoch {KILL_AT}/6" in resumed.output
+    report = _report(run)
+    assert report["resumed"] == ["teacher"]  # skipped; distillation continued from its epoch
+    assert (run / "teacher.onnx").read_bytes() == teacher_bytes  # not retrained, not rewritten
+    assert read_status(run) == "done" and not (run / "checkpoints").exists()
+    stages = [s["stage"] for s in json.loads((run / "manifest.json").read_text())["stages"]]
+    assert stages[:2] == ["teacher", "distill"] and stages.count("teacher") == 1
+    # Same data, same seed, every random stream restored: the uninterrupted run's result.
+    ours, theirs = report["training"]["student"], _report(whole_dir)["training"]["student"]
+    assert abs(ours["best_val_accuracy"] - theirs["best_val_accuracy"]) <= 0.05
+    assert ours["best_epoch"] == theirs["best_epoch"]
+
+    # A finished run has nothing to resume.
+    _, again = run_compress(killed, "--resume", **config)
+    assert again.exit_code == 2 and "nothing to resume" in again.output, again.output
+    assert read_status(run) == "done"
