@@ -28,9 +28,8 @@ KILLER = (
 
 def _config(tmp_path: Path) -> dict:
     data = str(write_table(tmp_path / "table.npz", rows=300))
-    return {**TINY, "data": data, "teacher_epochs": 2, "epochs": 6, "temperature": 4.0} | {
-        "quantize": "none"
-    }
+    sizes = {"teacher_epochs": 2, "epochs": 6, "temperature": 4.0, "quantize": "none"}
+    return {**TINY, "data": data, **sizes}
 
 
 def _report(run: Path) -> dict:
