@@ -613,8 +613,10 @@ def prepare_teacher(
     for i, member in enumerate(teacher.members):
         val_acc = None
         if member.needs_training:
+            resuming = checkpoints[i] is not None and checkpoints[i].exists()
+            doing = f"continuing from {checkpoints[i]}" if resuming else "training it"
             console.print(
-                f"[yellow]teacher '{member.spec}' is a recipe: training it on '{data.name}' "
+                f"[yellow]teacher '{member.spec}' is a recipe: {doing} on '{data.name}' "
                 f"({train.epochs} epochs)[/yellow]"
             )
             label = "teacher" if len(teacher.members) == 1 else f"teacher {i + 1}"
