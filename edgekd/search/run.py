@@ -117,8 +117,6 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
     kept = families(base, settings, data, student_given)
     settings.space["student"] = type(settings.space["student"])("student", choices=tuple(kept))
     teacher_of(base, data)  # every teacher problem surfaces now, before anything is written
-    for note in notes:
-        console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
     out = Path(base.out)
     name = study_name or DEFAULT_STUDY
     study, created, teacher_info, where = _open_study(
@@ -127,6 +125,8 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
     ctx = SearchContext(
         base, settings, budget, data, out, out / "teacher.onnx", teacher_info, study
     )
+    for note in notes:  # after the storage is checked: bad input stays one line
+        console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
     _announce(study, settings, name, where, created, console)
 
     def remaining() -> int:
