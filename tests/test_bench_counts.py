@@ -19,7 +19,7 @@ from torch import nn
 
 from edgekd.bench.graph import graph_stats
 from edgekd.export import export_onnx
-from edgekd.models.registry import create_model, list_models
+from edgekd.models import create_model, list_models
 from edgekd.quantize.core import preprocess
 
 INPUT_SHAPE = (1, 32, 32)  # (C, H, W): big enough for a stride-32 backbone, small enough to be fast

@@ -40,6 +40,51 @@ def _judge(result: dict[str, Any], budget) -> dict[str, Any]:
     return {"profile": budget.name, "ok": all(v.ok for _, v in verdicts), "checks": checks}
 
 
+def _check_timing(models: Sequence[str], runs: int, duration: float | None, warmup: int) -> None:
+    """EdgeKDError for a model list or timing options no benchmark can run with."""
+    if not models:
+        raise EdgeKDError("no model given; pass one or more .onnx or .ort files")
+    if runs < 1:
+        raise EdgeKDError(f"--runs must be at least 1, got {runs}")
+    if duration is not None and duration <= 0:
+        raise EdgeKDError(f"--duration must be positive seconds, got {duration}")
+    if warmup < 0:
+        raise EdgeKDError(f"--warmup cannot be negative, got {warmup}")
+
+
+def _convert_ort(
+    paths: Sequence[Path], ort_dir: str | None
+) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Convert every .onnx in `paths` to ORT format: (.ort path -> its .onnx, report `ort` block).
+
+    Several models share one reduced-build config, so one runtime build covers them all.
+    """
+    from edgekd.bench.ort_format import to_ort, write_config
+
+    sources: dict[str, Path] = {}
+    made = []
+    for p in [p for p in paths if p.suffix.lower() != ".ort"]:
+        out_dir = Path(ort_dir) if ort_dir else p.parent
+        ort_path, config = to_ort(p, out_dir)
+        sources[str(ort_path)] = p
+        made.append(ort_path)
+    if not made:
+        raise EdgeKDError("--ort needs at least one .onnx model to convert")
+    if len(made) > 1:  # one reduced runtime build must cover every model
+        config = write_config(made, config)
+    return sources, {"files": [str(m) for m in made], "config": str(config)}
+
+
+def _print_result(out: dict[str, Any], as_json: bool) -> None:
+    """The result as JSON on stdout, or as rich tables."""
+    if as_json:
+        print(json.dumps(out, indent=2))
+    else:
+        from edgekd.bench.table import render_bench
+
+        render_bench(out)
+
+
 def run_bench(
     models: Sequence[str],
     *,
@@ -66,14 +111,7 @@ def run_bench(
     """Measure `models`, check the budget (if any), print table or JSON; (result, exit code)."""
     from edgekd.bench.run import benchmark_many
 
-    if not models:
-        raise EdgeKDError("no model given; pass one or more .onnx or .ort files")
-    if runs < 1:
-        raise EdgeKDError(f"--runs must be at least 1, got {runs}")
-    if duration is not None and duration <= 0:
-        raise EdgeKDError(f"--duration must be positive seconds, got {duration}")
-    if warmup < 0:
-        raise EdgeKDError(f"--warmup cannot be negative, got {warmup}")
+    _check_timing(models, runs, duration, warmup)
     overrides = {
         "max_latency_ms": max_latency_ms,
         "max_memory_mb": max_memory_mb,
@@ -94,20 +132,8 @@ def run_bench(
     ort_info = None
     sources: dict[str, Path] = {}
     if ort:
-        from edgekd.bench.ort_format import to_ort, write_config
-
-        made = []
-        for p in [p for p in paths if p.suffix.lower() != ".ort"]:
-            out_dir = Path(ort_dir) if ort_dir else p.parent
-            ort_path, config = to_ort(p, out_dir)
-            sources[str(ort_path)] = p
-            made.append(ort_path)
-        if not made:
-            raise EdgeKDError("--ort needs at least one .onnx model to convert")
-        if len(made) > 1:  # one reduced runtime build must cover every model
-            config = write_config(made, config)
-        ort_info = {"files": [str(m) for m in made], "config": str(config)}
-        paths += made
+        sources, ort_info = _convert_ort(paths, ort_dir)
+        paths += [Path(m) for m in ort_info["files"]]
 
     result = benchmark_many(
         paths,
@@ -131,12 +157,7 @@ def run_bench(
     if bud is not None:
         out["budget"] = _judge(out, bud)
         code = EXIT_OK if out["budget"]["ok"] else EXIT_MISSED
-    if as_json:
-        print(json.dumps(out, indent=2))
-    else:
-        from edgekd.bench.table import render_bench
-
-        render_bench(out)
+    _print_result(out, as_json)
     return out, code
 
 

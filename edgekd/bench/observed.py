@@ -27,7 +27,7 @@ def observe_shapes(
 ) -> dict[str, tuple[int, list[int]]]:
     """name -> (onnx elem type, dims) for each of `names` that onnxruntime produces at batch 1.
 
-    `model` must have its inputs fixed already (graph.fix_input_dims: batch 1, symbols set). Raises
+    `model` must have its inputs fixed already (shapes.fix_input_dims: batch 1, symbols set). Raises
     EdgeKDError when an input is over the input limit; any other failure (a model onnxruntime
     cannot load or run) gives {} and leaves those values unknown, so the caller names them.
     """

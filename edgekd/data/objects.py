@@ -14,7 +14,7 @@ import numpy as np
 
 from edgekd.data.arrays import as_features, as_labels, bundle_from_arrays
 from edgekd.data.bundle import DataBundle
-from edgekd.data.callables import _materialize, _to_numpy
+from edgekd.data.datasets import materialize, to_numpy
 from edgekd.errors import EdgeKDError
 from edgekd.objects import is_dataset, is_tensor
 
@@ -28,9 +28,9 @@ def _is_array(v: Any) -> bool:
 def _pair(obj: Any, name: str, which: str) -> tuple[np.ndarray, np.ndarray]:
     """One split: `(X, y)` or a map-style Dataset of `(x, y)` items, as NumPy arrays."""
     if isinstance(obj, tuple | list) and len(obj) == 2 and all(_is_array(v) for v in obj):
-        return _to_numpy(obj[0]), _to_numpy(obj[1])
+        return to_numpy(obj[0]), to_numpy(obj[1])
     if is_dataset(obj):
-        return _materialize(obj, name, which)
+        return materialize(obj, name, which)
     raise EdgeKDError(
         f"data '{name}': the {which} split is a {type(obj).__name__}; give (X, y) arrays or "
         "tensors, or a Dataset of (x, y) items"

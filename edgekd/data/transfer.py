@@ -70,11 +70,11 @@ def load_transfer(
     """Resolve `name:N`, `path.npz` (key X) or `path.csv`, or take an in-memory array or
     tensor of samples; samples must fit the task's model."""
     if not isinstance(spec, str):
-        from edgekd.data.callables import _to_numpy
+        from edgekd.data.datasets import to_numpy
         from edgekd.objects import describe
 
         label = describe(spec)
-        x, spec = _checked(_to_numpy(spec), label), label
+        x, spec = _checked(to_numpy(spec), label), label
     elif (path := Path(spec)).suffix in (".npz", ".csv"):
         if not path.is_file():
             raise EdgeKDError(f"transfer set '{spec}' not found; check the path")

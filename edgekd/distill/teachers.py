@@ -36,32 +36,30 @@ accuracies happen in `prepare_teacher`, inside the run's teacher stage.
 
 from __future__ import annotations
 
-import copy
 import math
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
-import torch.nn.functional as F
 from rich.console import Console
 from torch import nn
 
-from edgekd.atomic import atomic_path
 from edgekd.data import DataBundle
-from edgekd.distill.onnx_teacher import (
-    LOG_EPS,
-    check_onnx,
-    compose_ensemble,
-    load_onnx_checked,
-    normalize,
-    static_input_dims,
-)
+from edgekd.distill.ensemble import EnsembleTeacher
+from edgekd.distill.onnx_teacher import load_onnx_checked
 from edgekd.distill.students import build_module, check_forward, first_line, standardized
+from edgekd.distill.teacher_kinds import (
+    NO_GRAPH,
+    OnnxTeacher,
+    Teacher,
+    TorchTeacher,
+    load_onnx_teacher,
+    to_logits,
+)
+from edgekd.distill.teacher_objects import CallableTeacher, load_object
 from edgekd.distill.trainer import TrainConfig, fit
-from edgekd.errors import EdgeKDError, ParityError
+from edgekd.errors import EdgeKDError
 from edgekd.loading import (
     TORCHSCRIPT_SUFFIXES,
     WEIGHT_SUFFIXES,
@@ -72,15 +70,24 @@ from edgekd.loading import (
     load_weights,
 )
 from edgekd.models import list_models
-from edgekd.objects import describe, is_onnx_model, is_ort_session, is_tensor, ort_model_bytes
+
+__all__ = [  # the teacher kinds live in their own modules; importable from here as before
+    "NO_GRAPH",
+    "CallableTeacher",
+    "EnsembleTeacher",
+    "OnnxTeacher",
+    "Teacher",
+    "TeacherInfo",
+    "TorchTeacher",
+    "build_teacher",
+    "load_teacher",
+    "prepare_teacher",
+    "to_logits",
+]
 
 BUILTIN_TEACHER = "teacher-cnn"
 OUTPUT_KINDS = ("auto", "logits", "probs")
 DETECT_SAMPLES = 64
-NO_GRAPH = (
-    "a Python callable: it has no ONNX graph, so no teacher.onnx was written; its accuracy was "
-    "measured by calling it on the test split, and retention is against that"
-)
 
 
 @dataclass
@@ -95,26 +102,6 @@ class TeacherInfo:
     n_classes: int = 0
     test_accuracy: float | None = None
     members: list[dict] = field(default_factory=list)
-
-
-def _pick_tensor(out):
-    """Models that return (logits, extras) or {'logits': ...}: keep the class scores."""
-    if isinstance(out, torch.Tensor):
-        return out
-    if isinstance(out, dict):
-        if "logits" in out:
-            return out["logits"]
-        raise EdgeKDError(
-            f"the teacher returns a dict with keys {sorted(out)}; edgekd needs a 'logits' entry"
-        )
-    if isinstance(out, tuple | list) and out and isinstance(out[0], torch.Tensor):
-        return out[0]
-    raise EdgeKDError(f"the teacher returns a {type(out).__name__}, not a tensor of class scores")
-
-
-def to_logits(scores: torch.Tensor, output: str) -> torch.Tensor:
-    scores = scores.float()
-    return torch.log(scores.clamp_min(LOG_EPS)) if output == "probs" else scores
 
 
 def _looks_like_probs(scores: np.ndarray) -> bool:
@@ -140,258 +127,6 @@ def _decide_output(scores: np.ndarray, declared: str, spec: str, sure_probs: boo
     return "probs" if sure_probs or _looks_like_probs(scores) else "logits"
 
 
-class Teacher:
-    """A callable `x -> logits` with what edgekd needs to know about where it came from."""
-
-    kind: str = "teacher"
-    spec: str = ""
-    n_classes: int = 0
-    output: str = "logits"
-    needs_training: bool = False
-    has_graph: bool = True  # an ONNX graph exists, so teacher.onnx can be written
-
-    @property
-    def is_torch(self) -> bool:
-        """Eager PyTorch: layers can be hooked (hints), the graph can be exported."""
-        return False
-
-    @property
-    def members(self) -> list[Teacher]:
-        return [self]
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def onnx_model(self, data: DataBundle) -> tuple[onnx.ModelProto, dict]:
-        """The normalized (`input` -> `scores`) ONNX graph and its parity evidence."""
-        raise NotImplementedError  # pragma: no cover
-
-    def export(self, path: str | Path, data: DataBundle) -> tuple[Path | None, dict]:
-        """Write `teacher.onnx` atomically; return its path (None: no graph) and the parity
-        evidence."""
-        if not self.has_graph:
-            return None, {"source": NO_GRAPH}
-        model, parity = self.onnx_model(data)
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            onnx.save(model, str(tmp))
-        return path, parity
-
-
-class TorchTeacher(Teacher):
-    def __init__(self, module: nn.Module, *, kind: str, spec: str, output: str = "logits"):
-        self.module = module.eval()
-        self.kind, self.spec, self.output = kind, spec, output
-        self.needs_training = kind == "recipe"
-        if not self.needs_training:
-            self.freeze()
-
-    def freeze(self) -> None:
-        for p in self.module.parameters():
-            p.requires_grad_(False)
-
-    @property
-    def is_torch(self) -> bool:
-        return not isinstance(self.module, torch.jit.ScriptModule)
-
-    def scores(self, x: torch.Tensor) -> torch.Tensor:
-        self.module.to(x.device)
-        return _pick_tensor(self.module(x))
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return to_logits(self.scores(x), self.output)
-
-    def export(self, path: str | Path, data: DataBundle) -> tuple[Path, dict]:
-        """export_onnx (atomic, one file) + check_parity against the PyTorch teacher."""
-        from edgekd.export import check_parity, export_onnx
-
-        module = _ScoresOnly(self.module).eval().cpu()
-        example = torch.from_numpy(data.x_test[:2])
-        try:
-            if isinstance(self.module, torch.jit.ScriptModule):
-                module = self.module.eval().cpu()
-                path = _export_torchscript(module, example, Path(path))
-            else:
-                path = export_onnx(module, example, path)
-        except Exception as e:
-            raise EdgeKDError(
-                f"teacher '{self.spec}' could not be exported to ONNX ({first_line(e)}); "
-                "export it yourself and pass the .onnx file as --teacher"
-            ) from None
-        parity = check_parity(module, path, data.x_test)
-        return path, {**parity.to_dict(), "source": "exported from PyTorch"}
-
-    def onnx_model(self, data: DataBundle) -> tuple[onnx.ModelProto, dict]:
-        with tempfile.TemporaryDirectory() as tmp:
-            path, parity = self.export(Path(tmp) / "teacher.onnx", data)
-            model = onnx.load(str(path))
-        normalized, _ = normalize(model, Path(self.spec), len(data.input_shape))
-        return normalized, parity
-
-
-def _export_torchscript(module: nn.Module, example: torch.Tensor, path: Path) -> Path:
-    """torch.export (the default exporter) cannot trace TorchScript; the TorchScript-based
-    exporter can. Same contract as export_onnx: one file, dynamic batch, checker passed."""
-    import warnings
-
-    from edgekd.export import INPUT_NAME, OUTPUT_NAME
-
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module,
-            (example,),
-            str(tmp),
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            dynamo=False,
-        )
-        onnx.checker.check_model(str(tmp), full_check=True)
-    return path
-
-
-class _ScoresOnly(nn.Module):
-    def __init__(self, module: nn.Module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, x):
-        return _pick_tensor(self.module(x))
-
-
-class OnnxTeacher(Teacher):
-    kind = "onnx"
-
-    def __init__(self, path: Path, model: onnx.ModelProto, sure_probs: bool):
-        import onnxruntime as ort
-
-        self.spec, self.path, self.model, self.sure_probs = str(path), path, model, sure_probs
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        opts.intra_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(
-                model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:
-            raise EdgeKDError(
-                f"teacher '{path}' does not load in onnxruntime ({first_line(e)}); "
-                "re-export it with an opset onnxruntime supports"
-            ) from None
-
-    def scores_np(self, x: np.ndarray) -> np.ndarray:
-        outs = [
-            self.session.run(None, {"input": x[i : i + 4096].astype(np.float32)})[0]
-            for i in range(0, len(x), 4096)
-        ]
-        return np.concatenate(outs).astype(np.float32)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        scores = torch.from_numpy(self.scores_np(x.detach().cpu().numpy()))
-        return to_logits(scores, self.output).to(x.device)
-
-    def onnx_model(self, data: DataBundle) -> tuple[onnx.ModelProto, dict]:
-        return self.model, {"source": "user's ONNX file, normalized (one score output)"}
-
-
-class CallableTeacher(Teacher):
-    """A Python function `f(x: np.ndarray) -> scores` (logits or probabilities): any model a
-    caller can call, from any library. There is no graph to write as teacher.onnx (NO_GRAPH)."""
-
-    kind = "python-callable"
-    has_graph = False
-
-    def __init__(self, fn, spec: str):
-        self.fn, self.spec = fn, spec
-
-    def scores(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.fn(x.detach().cpu().numpy())
-        if is_tensor(out):
-            out = out.detach().cpu().numpy()
-        try:
-            scores = np.asarray(out, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise EdgeKDError(
-                f"teacher '{self.spec}' returned a {type(out).__name__}; it must return an array "
-                "of (batch, classes) logits or probabilities"
-            ) from None
-        return torch.from_numpy(scores).to(x.device)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return to_logits(self.scores(x), self.output)
-
-
-class EnsembleTeacher(Teacher):
-    kind = "ensemble"
-
-    def __init__(self, members: list[Teacher], weights: list[float]):
-        self._members = members
-        total = sum(weights)
-        self.weights = [w / total for w in weights]
-        self.spec = " + ".join(m.spec for m in members)
-        self.n_classes = members[0].n_classes
-        self.temperature = 1.0
-        self.output = "logits"
-
-    @property
-    def members(self) -> list[Teacher]:
-        return self._members
-
-    @property
-    def needs_training(self) -> bool:  # type: ignore[override]
-        return any(m.needs_training for m in self._members)
-
-    @property
-    def has_graph(self) -> bool:  # type: ignore[override]
-        return all(m.has_graph for m in self._members)
-
-    def logits_at(self, x: torch.Tensor, temperature: float) -> torch.Tensor:
-        probs = sum(
-            w * F.softmax(m(x).float() / temperature, dim=1)
-            for m, w in zip(self._members, self.weights, strict=True)
-        )
-        return temperature * torch.log(probs.clamp_min(LOG_EPS))
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits_at(x, self.temperature)
-
-    def onnx_model(self, data: DataBundle) -> tuple[onnx.ModelProto, dict]:
-        import onnxruntime as ort
-
-        parts = [m.onnx_model(data) for m in self._members]
-        model = compose_ensemble(
-            [p[0] for p in parts], [m.output == "probs" for m in self._members], self.weights
-        )
-        session = ort.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
-        )
-        x = data.x_test
-        got = np.concatenate(
-            [session.run(None, {"input": x[i : i + 1024]})[0] for i in range(0, len(x), 1024)]
-        )
-        with torch.no_grad():
-            ref = self.logits_at(torch.from_numpy(np.asarray(x)), 1.0).numpy()
-        diff = float(np.abs(np.exp(got) - np.exp(ref)).max())
-        agree = float((got.argmax(1) == ref.argmax(1)).mean())
-        if diff > 1e-3 or agree < 0.999:
-            raise ParityError(
-                f"the composed ensemble teacher.onnx differs from the ensemble (max |dp| "
-                f"{diff:.2e}, top-1 agreement {agree:.4f}); report the member specs"
-            )
-        members = [{"spec": m.spec, **p[1]} for m, p in zip(self._members, parts, strict=True)]
-        return model, {
-            "max_abs_prob_diff": diff,
-            "top1_agreement": agree,
-            "samples": len(x),
-            "source": "members composed into one graph",
-            "members": members,
-        }
-
-
-# --- loading ---------------------------------------------------------------------------------
-
-
 def _load_one(
     spec: str,
     data: DataBundle,
@@ -408,7 +143,7 @@ def _load_one(
         module = build_module(spec, data.input_shape, data.num_classes, what="teacher")
         return TorchTeacher(module, kind="callable", spec=spec)
     if path.suffix == ".onnx":
-        return _onnx_teacher(load_onnx_checked(path), path, data)
+        return load_onnx_teacher(load_onnx_checked(path), path, data)
     suffixes = WEIGHT_SUFFIXES | TORCHSCRIPT_SUFFIXES | {".safetensors"}
     if not path.exists():
         if path.suffix in suffixes or "/" in spec:
@@ -443,45 +178,6 @@ def _load_one(
     module = build_module(arch, data.input_shape, data.num_classes, what="teacher architecture")
     load_state_dict_into(module, weights, spec=spec, arch=arch)
     return TorchTeacher(module, kind="state_dict", spec=spec)
-
-
-def _onnx_teacher(model: onnx.ModelProto, path: Path, data: DataBundle) -> OnnxTeacher:
-    normalized, sure_probs = normalize(model, path, len(data.input_shape))
-    teacher = OnnxTeacher(path, normalized, sure_probs)
-    _check_onnx_dims(static_input_dims(model), data, str(path))
-    return teacher
-
-
-def _load_object(obj, data: DataBundle) -> Teacher:
-    """An in-memory teacher. A module is deep-copied (freezing, eval mode and device moves stay
-    off the caller's object); an ONNX model or session is normalized like a .onnx file."""
-    label = describe(obj)
-    if isinstance(obj, nn.Module):
-        kind = "torchscript" if isinstance(obj, torch.jit.ScriptModule) else "module"
-        return TorchTeacher(copy.deepcopy(obj), kind=kind, spec=label)
-    raw = ort_model_bytes(obj) if is_ort_session(obj) else None
-    if is_onnx_model(obj) or raw is not None:
-        model = obj if raw is None else onnx.load_from_string(raw)
-        return _onnx_teacher(check_onnx(model, Path(label)), Path(label), data)
-    if is_ort_session(obj):  # onnxruntime kept no model: run the session, first output
-        name = obj.get_inputs()[0].name
-        return CallableTeacher(lambda x: obj.run(None, {name: x})[0], label)
-    if callable(obj):
-        return CallableTeacher(obj, label)
-    raise EdgeKDError(
-        f"teacher {label} is not a usable teacher; pass an nn.Module, an onnx.ModelProto, an "
-        "onnxruntime.InferenceSession, a callable f(x) -> scores, or a spec string"
-    )
-
-
-def _check_onnx_dims(dims: list, data: DataBundle, spec: str) -> None:
-    for want, have in zip(dims[1:], data.input_shape, strict=False):
-        if want is not None and want != have:
-            shape = "(" + ", ".join("N" if d is None else str(d) for d in dims) + ")"
-            raise EdgeKDError(
-                f"teacher '{spec}' takes inputs of shape {shape} but data '{data.name}' has "
-                f"samples of shape {data.input_shape}; the input shape must match"
-            )
 
 
 def _probe(teacher: Teacher, data: DataBundle, declared: str) -> None:
@@ -566,7 +262,7 @@ def load_teacher(
         if isinstance(spec, str):
             teacher = _load_one(spec, data, a, trust_pickle)
         else:
-            teacher = _load_object(spec, data)
+            teacher = load_object(spec, data)
         _probe(teacher, data, output)
         members.append(teacher)
     if len(members) == 1:

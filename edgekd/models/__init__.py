@@ -9,7 +9,9 @@ import importlib
 from typing import Any
 
 _API = {
-    name: "edgekd.models.registry" for name in ("create_model", "list_models", "register_model")
+    "create_model": "edgekd.models.factory",
+    "list_models": "edgekd.models.factory",
+    "register_model": "edgekd.models.registry",
 }
 
 __all__ = sorted(_API)

@@ -55,6 +55,8 @@ ZOO: tuple[ZooEntry, ...] = (
     ZooEntry("resnet-tiny", 1.0, (1, 8, 8), 10, 28_266, 673_088, "student for digits / mnist1d"),
     ZooEntry("teacher-cnn", 1.0, (1, 8, 8), 10, 556_746, 7_117_312,
              "teacher for digits / mnist1d (compress's default)"),
+    ZooEntry("teacher-mlp", 1.0, (1, 8, 8), 10, 85_002, 84_480,
+             "teacher for rows of features (compress's default for tables)"),
 )  # fmt: skip
 
 

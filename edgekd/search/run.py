@@ -98,7 +98,6 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
-    from edgekd.distill.recipe import check_teacher
     from edgekd.recipes import AUTO
     from edgekd.stages.context import budget_of, data_of, teacher_of, with_recipes
 
@@ -118,10 +117,37 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
     kept = families(base, settings, data, student_given)
     settings.space["student"] = type(settings.space["student"])("student", choices=tuple(kept))
     teacher_of(base, data)  # every teacher problem surfaces now, before anything is written
-    for note in notes:
-        console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
     out = Path(base.out)
     name = study_name or DEFAULT_STUDY
+    study, created, teacher_info, where = _open_study(
+        base, settings, data, budget, out, name, storage, console
+    )
+    ctx = SearchContext(
+        base, settings, budget, data, out, out / "teacher.onnx", teacher_info, study
+    )
+    for note in notes:  # after the storage is checked: bad input stays one line
+        console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
+    _announce(study, settings, name, where, created, console)
+
+    def remaining() -> int:
+        return settings.trials - sum(1 for t in study.get_trials(deepcopy=False) if counts(t))
+
+    if remaining() > 0:
+        optimize(study, ctx, console)
+    rows = trial_rows(study)
+    summary = _summary(ctx, rows, name, where)
+    final_ok = final_runs(ctx, summary, rows, console) if final else None
+    summary["wall_seconds"] = round(time.perf_counter() - wall, 1)
+    _write_outputs(ctx, summary)
+    print_outcome(summary, console)
+    return SearchResult(out, summary, final_ok)
+
+
+def _open_study(base, settings, data, budget, out: Path, name: str, storage, console):
+    """The run directory, the study (created or joined under the lock) and its one teacher:
+    (study, created, teacher_info, where)."""
+    from edgekd.distill.recipe import check_teacher
+
     if storage:  # an explicit storage is checked before anything is written
         store = open_storage(storage, out / "study.journal")
     out.mkdir(parents=True, exist_ok=True)
@@ -156,9 +182,11 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
             for params in settings.enqueue:  # tried first, in order
                 study.enqueue_trial(params)
     fail_dead_trials(study)
-    ctx = SearchContext(
-        base, settings, budget, data, out, out / "teacher.onnx", teacher_info, study
-    )
+    return study, created, teacher_info, where
+
+
+def _announce(study, settings, name: str, where: str, created: bool, console) -> None:
+    """One line: which study, new or continued, and the space searched."""
     console.print(
         f"study '{name}' in {where}: "
         + ("new" if created else f"continuing, {len(trial_rows(study))} trial(s) so far")
@@ -170,19 +198,6 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
         soft_wrap=True,
         highlight=False,
     )
-
-    def remaining() -> int:
-        return settings.trials - sum(1 for t in study.get_trials(deepcopy=False) if counts(t))
-
-    if remaining() > 0:
-        optimize(study, ctx, console)
-    rows = trial_rows(study)
-    summary = _summary(ctx, rows, name, where)
-    final_ok = final_runs(ctx, summary, rows, console) if final else None
-    summary["wall_seconds"] = round(time.perf_counter() - wall, 1)
-    _write_outputs(ctx, summary)
-    print_outcome(summary, console)
-    return SearchResult(out, summary, final_ok)
 
 
 def _summary(ctx: SearchContext, rows: list[dict], name: str, where: str) -> dict:
