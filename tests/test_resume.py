@@ -87,3 +87,36 @@ def test_a_killed_distillation_resumes_without_retraining_the_teacher(tmp_path):
     _, again = run_compress(killed, "--resume", **config)
     assert again.exit_code == 2 and "nothing to resume" in again.output, again.output
     assert read_status(run) == "done"
+
+
+def test_fit_continued_from_its_checkpoint_is_the_uninterrupted_fit(tmp_path):
+    """Every random stream (batch order, augmentation, dropout) continues where it stopped: a fit
+    stopped after epoch 2 and resumed has the history of one that was never stopped."""
+    import numpy as np
+    import pytest
+    import torch
+
+    from edgekd.distill.trainer import TrainConfig, fit
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 5)).astype(np.float32), rng.integers(0, 3, 200)
+    cfg = TrainConfig(epochs=4, augment="mixup,noise", schedule="cosine", seed=3)
+
+    def model():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(
+            torch.nn.Linear(5, 16), torch.nn.Dropout(0.2), torch.nn.Linear(16, 3)
+        )
+
+    whole = fit(model(), x, y, x[:50], y[:50], cfg)
+
+    def stop(epoch, _acc):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    ckpt = tmp_path / "fit.pt"
+    with pytest.raises(KeyboardInterrupt):
+        fit(model(), x, y, x[:50], y[:50], cfg, checkpoint=ckpt, on_epoch=stop)
+    resumed = fit(model(), x, y, x[:50], y[:50], cfg, checkpoint=ckpt)
+    assert len(resumed.history) == 4 and resumed.history == whole.history
+    assert resumed.steps == whole.steps and resumed.best_epoch == whole.best_epoch

@@ -176,8 +176,9 @@ def fit(
         done, history = was.epoch, was.history
         best_acc, best_epoch, best_state = was.best_accuracy, was.best_epoch, was.best_state
         steps = done * steps_per_epoch
-        if augmenter is not None and "augment_rng" in was.extra:  # its own random stream
+        if augmenter is not None and "augment_rng" in was.extra:  # its own random streams
             augmenter.gen.set_state(was.extra["augment_rng"])
+            augmenter.np_gen.bit_generator.state = was.extra["augment_np_rng"]
         if cfg.patience is not None and done - best_epoch >= cfg.patience:
             last = done  # the killed run had already stopped early
     start = time.perf_counter()
@@ -243,7 +244,14 @@ def fit(
                 status=f"loss {total / len(order):.4f}  val {val_acc:.4f}  best {best_acc:.4f}",
             )
             if checkpoint is not None and rank == 0:  # before on_epoch, which may stop the run
-                extra = {"augment_rng": augmenter.gen.get_state()} if augmenter else {}
+                extra = (
+                    {}
+                    if augmenter is None
+                    else {
+                        "augment_rng": augmenter.gen.get_state(),
+                        "augment_np_rng": augmenter.np_gen.bit_generator.state,
+                    }
+                )
                 save_checkpoint(
                     checkpoint,
                     Checkpoint(epoch, best_acc, best_epoch, best_state, history, extra),
