@@ -22,6 +22,7 @@ def test_two_workers_share_one_study_without_losing_or_duplicating_trials(tmp_pa
                 "data": "digits",
                 "teacher": ["dscnn"],
                 "teacher_epochs": 1,
+                "allow_weak_teacher": True,  # a 1-epoch teacher, for speed
                 "latency_runs": 10,
                 "search": {
                     "trials": TRIALS,

@@ -128,11 +128,12 @@ def linear_reference(x_train: np.ndarray, y_train: np.ndarray, x_val, y_val) -> 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    n = min(len(x_train), 5000)
-    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+    n, m = min(len(x_train), 5000), min(len(x_val), 5000)
+    # slices, not whole arrays: streamed rows (data/rows.py) read only what is asked for
+    flat = lambda a: np.asarray(a).reshape(len(a), -1)  # noqa: E731
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
     model.fit(flat(x_train[:n]), y_train[:n])
-    return float(model.score(flat(x_val), y_val))
+    return float(model.score(flat(x_val[:m]), y_val[:m]))
 
 
 def check_teacher(teacher_val: float, data, allow_weak: bool = False, console=None) -> dict:
