@@ -142,5 +142,9 @@ def test_an_interrupted_run_leaves_a_consistent_directory(inputs, tmp_path, monk
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
     assert [s["stage"] for s in manifest["stages"]] == ["teacher"]
-    names = sorted(p.name for p in run.iterdir())
+    names = sorted(p.name for p in run.iterdir() if p.is_file())
     assert names == ["config.yaml", "manifest.json", "teacher.onnx"]  # no temp, no student.pt
+    kept = (
+        [p.name for p in (run / "checkpoints").iterdir()] if (run / "checkpoints").exists() else []
+    )
+    assert all(n.startswith("teacher") for n in kept), kept  # only what --resume reuses
