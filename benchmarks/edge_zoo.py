@@ -112,6 +112,7 @@ def _kernel_us(path: Path, x: np.ndarray, runs: int) -> list[float]:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.enable_profiling, opts.log_severity_level = 1, True, 3
     opts.optimized_model_filepath = str(path.with_suffix(".opt.onnx"))
+    opts.profile_file_prefix = str(path.with_suffix(".profile"))  # beside the model, not in cwd
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: x}
     for _ in range(runs):

@@ -9,7 +9,6 @@ cache serves every temperature.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import torch
 
 from edgekd.atomic import atomic_path, write_text_atomic
 from edgekd.data.stream import TrainRows
+from edgekd.manifest import file_sha256
 
 KEY_VERSION = 1
 
@@ -34,14 +34,6 @@ class LogitCache:
     @property
     def key_path(self) -> Path:
         return self.path.with_suffix(".key.json")
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @torch.no_grad()
@@ -74,7 +66,7 @@ def teacher_logits(teacher: Callable, rows: TrainRows, cache: LogitCache | None)
         return _compute(teacher, rows)
     key = {
         "version": KEY_VERSION,
-        "teacher_sha256": file_hash(cache.teacher_file),
+        "teacher_sha256": file_sha256(cache.teacher_file),
         "data": rows.fingerprint(),
         "rows": len(rows),
     }
