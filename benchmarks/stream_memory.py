@@ -71,9 +71,12 @@ def compress_peak(count: int, student: str, teacher: str, out: Path) -> dict:
     seconds = time.perf_counter() - start
     peak = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK ")]
     kb = json.loads(peak[-1][5:])["VmHWM"] if peak else None
+    manifest = out / "manifest.json"
+    stages = json.loads(manifest.read_text())["stages"] if manifest.exists() else []
     return {
         "exit_code": proc.returncode,
         "peak_rss_mib": kb / 1024 if kb else None,
+        "stages": [{k: s.get(k) for k in ("stage", "seconds", "peak_rss_mib")} for s in stages],
         "seconds": round(seconds, 1),
         "stderr_tail": proc.stderr[-600:] if proc.returncode not in (0, 1) else "",
     }
@@ -136,6 +139,15 @@ def markdown(result: dict) -> str:
         "Float32 size: what the data would take as the float32 arrays every DataBundle held "
         "before streaming (the old path also made split copies). Exit 1 means only that the "
         "default budget was missed, which this benchmark does not judge.",
+        "",
+        "Where the memory goes: the run's peak so far at the end of each stage (manifest.json).",
+        "",
+        "| stage | seconds | peak RSS so far |",
+        "|---|---:|---:|",
+        *[
+            f"| {st['stage']} | {st['seconds']} | {st['peak_rss_mib'] or '-'} MiB |"
+            for st in m.get("stages", [])
+        ],
         "",
         f"## Decoding a folder of {result['decode']['pngs']} PNGs (train split, one pass)",
         "",

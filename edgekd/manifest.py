@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -65,6 +66,17 @@ def _is_temp(name: str) -> bool:
     return name.startswith(".") and ".tmp" in name
 
 
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory so far (MiB): the stage where it jumps is the one
+    that needed the memory. None where the platform has no getrusage."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)  # bytes on macOS
+
+
 class Manifest:
     def __init__(self, run_dir: Path, config: dict[str, Any]):
         self.run_dir = run_dir
@@ -99,6 +111,7 @@ class Manifest:
             {
                 "stage": name,
                 "seconds": round(time.perf_counter() - start, 2),
+                "peak_rss_mib": peak_rss_mib(),
                 "fields": fields,
                 "fields_hash": config_hash(fields),
                 "inputs": read,
@@ -126,8 +139,10 @@ class Manifest:
             self._save()
 
     def stage_times(self) -> list[dict[str, Any]]:
-        """[{stage, seconds}] of the stages finished so far (report.json's `stages`)."""
-        return [{"stage": s["stage"], "seconds": s["seconds"]} for s in self.data["stages"]]
+        """[{stage, seconds, peak_rss_mib}] of the stages finished so far (report.json's
+        `stages`)."""
+        keys = ("stage", "seconds", "peak_rss_mib")
+        return [{k: s.get(k) for k in keys} for s in self.data["stages"]]
 
     def finish(self, status: str) -> None:
         """Record the final status; an interrupted run first removes its unfinished stage's files

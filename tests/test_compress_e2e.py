@@ -31,6 +31,9 @@ def test_default_chain_writes_every_artifact_and_exits_0(run):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "done"
     assert [s["stage"] for s in manifest["stages"]][:3] == ["teacher", "distill", "export"]
+    # a running peak: each stage's figure is the process's high-water mark when it ended
+    peaks = [s["peak_rss_mib"] for s in manifest["stages"]]
+    assert peaks[0] > 50 and peaks == sorted(peaks), peaks
 
 
 def test_report_json_follows_the_contract(run):

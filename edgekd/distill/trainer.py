@@ -1,7 +1,13 @@
 """One training loop for teachers (hard labels) and students (KD), nanoGPT-plain.
 
-Data sets here fit in memory, so batches are index slices of tensors on the device rather
-than a DataLoader: for tiny models the loader, not the math, would dominate the time.
+Batches are index slices (data/stream.TrainRows: tensors on the device, or rows read lazily
+from a streamed source) rather than a DataLoader over samples: for tiny models the loader,
+not the math, would dominate the time.
+
+Under torchrun (edgekd/distributed.py) the model trains wrapped in DDP: each rank takes its
+slice of every epoch's seeded permutation with `ceil(batch_size / world)` rows per step (the
+global batch stays `batch_size`), rank 0 alone evaluates and broadcasts the figures, and
+rank 0's best weights are broadcast to every rank at the end.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from rich.progress import (
     BarColumn,
     Progress,
@@ -88,6 +95,224 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, device: torch.devic
     return float((predict_logits(model, x, device).argmax(1) == y).mean())
 
 
+def validate(model: nn.Module, x: np.ndarray, y: np.ndarray, device) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) on the validation split, computed by rank 0 and
+    broadcast under torchrun.
+
+    The loss breaks ties in accuracy: on a small validation set (wine: 23 rows) accuracy
+    saturates within a few epochs, and picking the first epoch to reach it shipped a student
+    still in its warm-up (0.867 on the test split against 1.000 after the full schedule).
+    """
+    acc = loss = 0.0
+    if ddp.rank() == 0:
+        logits = torch.from_numpy(predict_logits(model, x, device))
+        target = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        loss = float(F.cross_entropy(logits, target))
+        acc = float((logits.argmax(1) == target).float().mean())
+    if ddp.world_size() > 1:
+        acc, loss = ddp.broadcast_float(acc, device), ddp.broadcast_float(loss, device)
+    return acc, loss
+
+
+@dataclass
+class Best:
+    """The best validation epoch so far: higher accuracy, then lower loss."""
+
+    accuracy: float = -1.0
+    loss: float = float("inf")
+    epoch: int = 0
+    state: dict | None = None
+
+    def improves(self, accuracy: float, loss: float) -> bool:
+        return accuracy > self.accuracy or (accuracy == self.accuracy and loss < self.loss)
+
+
+@dataclass
+class Views:
+    """How each batch is shown: the augmenter (None: as stored), the teacher's cached soft
+    targets (un-augmented KD only) and the teacher's accuracy on augmented views."""
+
+    augmenter: Augmenter | None = None
+    cached: torch.Tensor | None = None
+    view_accuracy: float | None = None
+    ops: tuple[str, ...] = ()
+
+
+def prepare_views(cfg, x_train, y_train, x, teacher, cache_teacher, logit_cache, device) -> Views:
+    """The augmenter, or the teacher's logits computed once when batches are not augmented."""
+    views = Views(ops=resolve_augment(cfg.augment, tuple(x_train.shape[1:])))
+    # Streamed rows: the augmentation's statistics from a sample, never the whole set in RAM.
+    stats = x_train if isinstance(x_train, np.ndarray) else x_train[:8192]
+    if views.ops:
+        views.augmenter = Augmenter(views.ops, stats, seed=cfg.seed, device=device)
+        if teacher is not None and y_train is not None:
+            probe = Augmenter(views.ops, stats, seed=cfg.seed + 1, device=device)
+            views.view_accuracy = view_accuracy(
+                teacher, probe, x_train[:2048], y_train[:2048], device
+            )
+    elif teacher is not None and cache_teacher:
+        logits = np.array(teacher_logits(teacher, x, logit_cache))
+        views.cached = soft_targets(torch.from_numpy(logits), cfg.temperature).to(device)
+    return views
+
+
+def progress_bar(rank: int) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("epoch {task.completed}/{task.total}"),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+        disable=rank != 0,
+    )
+
+
+def start_task(progress: Progress, label: str, views: Views, done: int, epochs: int):
+    """The epoch bar, after a line on the teacher's views and on where a resumed run starts."""
+    if views.view_accuracy is not None:
+        progress.console.print(
+            f"{label}: teacher accuracy on augmented training views "
+            f"({', '.join(views.ops)}): {views.view_accuracy:.4f}"
+        )
+    if done:
+        progress.console.print(f"{label}: resuming from the checkpoint of epoch {done}/{epochs}")
+    return progress.add_task(label, total=epochs, status="", completed=done)
+
+
+def augment_rng(augmenter: Augmenter | None) -> dict:
+    """The augmenter's own random streams, saved with a checkpoint."""
+    if augmenter is None:
+        return {}
+    return {
+        "augment_rng": augmenter.gen.get_state(),
+        "augment_np_rng": augmenter.np_gen.bit_generator.state,
+    }
+
+
+def restore_augment_rng(augmenter: Augmenter | None, extra: dict) -> None:
+    if augmenter is not None and "augment_rng" in extra:
+        augmenter.gen.set_state(extra["augment_rng"])
+        augmenter.np_gen.bit_generator.state = extra["augment_np_rng"]
+
+
+def training_rows(x_train, y_train, x_transfer, teacher, device) -> tuple[TrainRows, torch.Tensor]:
+    """The rows trained on and their labels; unlabelled rows (a transfer set, or y_train None)
+    carry IGNORE and learn from the teacher alone."""
+    y_all = np.full(len(x_train), IGNORE, dtype=np.int64) if y_train is None else y_train
+    if x_transfer is not None and len(x_transfer):
+        if teacher is None:
+            raise ValueError("a transfer set needs a teacher: its samples have no labels")
+        y_all = np.concatenate([y_all, np.full(len(x_transfer), IGNORE, dtype=np.int64)])
+    x = TrainRows(x_train, x_transfer, device)  # batches by index; streamed sources read lazily
+    return x, torch.from_numpy(y_all).to(device)
+
+
+@dataclass
+class Loop:
+    """The optimisation state a checkpoint saves and restores, and how epochs are cut."""
+
+    net: nn.Module  # the model, wrapped in DDP under torchrun
+    saved: nn.Module  # what a checkpoint holds: the model, plus hint adapters that learn with it
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    gen: torch.Generator  # the epochs' permutations
+    batch_size: int  # per rank; the global batch is cfg.batch_size
+    shard: int  # rows per rank per epoch (the permutation is padded to fit)
+    steps_per_epoch: int
+    epochs: int
+
+    def order(self, n: int, device) -> torch.Tensor:
+        """This epoch's rows for this rank: the same seeded permutation on every rank, each
+        taking its slice."""
+        order = torch.randperm(n, generator=self.gen)
+        world = ddp.world_size()
+        if world > 1:
+            order = torch.cat([order, order[: self.shard * world - len(order)]])[
+                ddp.rank() :: world
+            ]
+        return order.to(device)
+
+    def save(self, checkpoint: Path, epoch: int, best: Best, history: list, extra: dict) -> None:
+        progress = Checkpoint(epoch, best.accuracy, best.epoch, best.state, history, extra)
+        save_checkpoint(
+            checkpoint,
+            progress,
+            model=self.saved,
+            optimizer=self.opt,
+            scheduler=self.sched,
+            generator=self.gen,
+        )
+
+    def restore(self, checkpoint: Path, views: Views) -> tuple[int, list, Best]:
+        """(epochs done, history, best so far) of a killed run, its objects restored in place."""
+        was = load_checkpoint(
+            checkpoint,
+            model=self.saved,
+            optimizer=self.opt,
+            scheduler=self.sched,
+            generator=self.gen,
+        )
+        loss = was.history[was.best_epoch - 1].get("val_loss") if was.best_epoch else None
+        restore_augment_rng(views.augmenter, was.extra)
+        best = Best(
+            was.best_accuracy,
+            float("inf") if loss is None else loss,
+            was.best_epoch,
+            was.best_state,
+        )
+        return was.epoch, was.history, best
+
+
+def make_loop(model: nn.Module, n_rows: int, cfg: TrainConfig, hint_loss, device) -> Loop:
+    """AdamW over the model (and hint adapters), the recipe's schedule over its epoch budget."""
+    world = ddp.world_size()
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    batch_size = -(-cfg.batch_size // world)
+    params = list(model.parameters())
+    if hint_loss is not None:  # FitNets adapters (distill/hints.py) learn with the student
+        params += list(hint_loss.to(device).parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    shard = -(-n_rows // world)
+    steps_per_epoch = max(1, int(np.ceil(shard / batch_size)))
+    epochs = cfg.epochs or auto_epochs(cfg.recipe, n_rows, cfg.batch_size)
+    sched = make_scheduler(opt, cfg.schedule, cfg.lr, epochs * steps_per_epoch)
+    saved = nn.ModuleList([model, hint_loss]) if hint_loss is not None else model
+    gen = torch.Generator().manual_seed(cfg.seed)
+    return Loop(net, saved, opt, sched, gen, batch_size, shard, steps_per_epoch, epochs)
+
+
+def train_epoch(loop: Loop, x, y, order, views: Views, teacher, cfg, hint_loss) -> float:
+    """One pass over `order`; the mean loss. The teacher, when online, sees exactly the
+    student's (augmented) tensor."""
+    total = torch.zeros((), device=y.device)  # summed on device: no sync per step
+    for idx, xb in x.batches(order, loop.batch_size):  # the one place a batch is fetched
+        batch = views.augmenter(xb) if views.augmenter is not None else Batch(xb)
+        logits = loop.net(batch.x)
+        probs = None
+        if views.cached is not None:
+            probs = views.cached[idx]
+        elif teacher is not None:
+            with torch.no_grad():
+                probs = soft_targets(teacher(batch.x).float(), cfg.temperature)
+        loss = recipe_loss(
+            logits, batch, y[idx], probs, temperature=cfg.temperature, alpha=cfg.alpha
+        )
+        if hint_loss is not None:
+            loss = loss + hint_loss(batch.x)
+        loop.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        loop.opt.step()
+        loop.sched.step()
+        total += loss.detach() * len(idx)
+    return total.item() / len(order)
+
+
 def fit(
     model: nn.Module,
     x_train: np.ndarray,
@@ -105,180 +330,66 @@ def fit(
     on_epoch: Callable[[int, float], None] | None = None,
     checkpoint: Path | None = None,
 ) -> TrainResult:
-    """Train `model` in place and leave it holding the weights of its best validation epoch.
+    """Train `model` in place and leave it holding its best validation epoch's weights
+    (highest accuracy; ties go to the lower validation loss).
 
-    With a teacher, the loss is the recipe's (`recipe_loss`); `cache_teacher` computes the
-    teacher's logits on the training set once and reuses them every epoch, valid only when
-    batches are not augmented: with `cfg.augment` the teacher runs online on each augmented
-    batch, the very tensor the student sees (a consistent view). `logit_cache` keeps cached
-    logits on disk across runs (distill/logit_cache.py). `x_transfer` adds
-    unlabelled samples (Hinton's transfer set) that learn from
-    the teacher's soft targets alone; y_train None makes the whole set unlabelled.
-    `hint_loss(x_batch)` (distill/hints.py, used inside its `attached()` block) adds a
-    feature-matching term; its adapters are optimized with the model. `on_epoch(epoch,
-    val_accuracy)` is called after each epoch; it may raise to stop training (edgekd search
-    stops hopeless trials this way). `checkpoint`: a file saved atomically after every epoch
-    (edgekd/checkpoint.py); when it exists at the start, training continues after its epoch
-    with its best-so-far and history, exactly where the killed run stopped (`--resume`).
-
-    Under torchrun (edgekd/distributed.py) the model trains wrapped in DDP: each rank takes its
-    slice of every epoch's seeded permutation with `ceil(batch_size / world)` rows per step (the
-    global batch stays `batch_size`), rank 0 alone evaluates and broadcasts the accuracy, and
-    rank 0's best weights are broadcast to every rank at the end.
+    With a teacher the loss is the recipe's. Un-augmented, the teacher's logits are computed
+    once (`cache_teacher`; on disk across runs with `logit_cache`); augmented, the teacher runs
+    online on the very tensor the student sees. `x_transfer` rows, and every row when y_train
+    is None, learn from the teacher alone. `hint_loss(x_batch)` (distill/hints.py) adds a
+    feature-matching term whose adapters learn with the model. `on_epoch(epoch, val_acc)` may
+    raise to stop training (search prunes trials so). `checkpoint` is saved atomically every
+    epoch; when it exists at the start, training continues exactly where it stopped.
     """
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
     model.to(device)
-    y_all = np.full(len(x_train), IGNORE, dtype=np.int64) if y_train is None else y_train
-    if x_transfer is not None and len(x_transfer):
-        if teacher is None:
-            raise ValueError("a transfer set needs a teacher: its samples have no labels")
-        y_all = np.concatenate([y_all, np.full(len(x_transfer), IGNORE, dtype=np.int64)])
-    x = TrainRows(x_train, x_transfer, device)  # batches by index; streamed sources read lazily
-    y = torch.from_numpy(y_all).to(device)
-    cached = augmenter = view_acc = None
-    ops = resolve_augment(cfg.augment, tuple(x_train.shape[1:]))
-    # Streamed rows: the augmentation's statistics from a sample, never the whole set in RAM.
-    stats = x_train if isinstance(x_train, np.ndarray) else x_train[:8192]
-    if ops:
-        augmenter = Augmenter(ops, stats, seed=cfg.seed, device=device)
-    if teacher is not None and augmenter is not None and y_train is not None:
-        probe = Augmenter(ops, stats, seed=cfg.seed + 1, device=device)
-        view_acc = view_accuracy(teacher, probe, x_train[:2048], y_train[:2048], device)
-    if teacher is not None and cache_teacher and augmenter is None:
-        cached = soft_targets(
-            torch.from_numpy(np.array(teacher_logits(teacher, x, logit_cache))), cfg.temperature
-        ).to(device)
-    world, rank = ddp.world_size(), ddp.rank()
-    net = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-    batch_size = -(-cfg.batch_size // world)  # per rank; the global batch is cfg.batch_size
-    params = list(model.parameters())
-    if hint_loss is not None:  # FitNets adapters (distill/hints.py) learn with the student
-        params += list(hint_loss.to(device).parameters())
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    shard = -(-len(x) // world)  # rows per rank per epoch (the permutation is padded to fit)
-    steps_per_epoch = max(1, int(np.ceil(shard / batch_size)))
-    epochs = cfg.epochs or auto_epochs(cfg.recipe, len(x), cfg.batch_size)
-    sched = make_scheduler(opt, cfg.schedule, cfg.lr, epochs * steps_per_epoch)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    best_acc, best_epoch, best_state, history, steps = -1.0, 0, None, [], 0
-    done, last = 0, epochs  # epochs finished (by a killed run, when resuming from its checkpoint)
-    # the hint adapters learn with the model, so they are saved with it
-    saved = nn.ModuleList([model, hint_loss]) if hint_loss is not None else model
+    x, y = training_rows(x_train, y_train, x_transfer, teacher, device)
+    views = prepare_views(cfg, x_train, y_train, x, teacher, cache_teacher, logit_cache, device)
+    loop = make_loop(model, len(x), cfg, hint_loss, device)
+    rank, epochs = ddp.rank(), loop.epochs
+    best, history, done, last = Best(), [], 0, epochs
     if checkpoint is not None and Path(checkpoint).exists():
-        was = load_checkpoint(
-            checkpoint, model=saved, optimizer=opt, scheduler=sched, generator=gen
-        )
-        done, history = was.epoch, was.history
-        best_acc, best_epoch, best_state = was.best_accuracy, was.best_epoch, was.best_state
-        steps = done * steps_per_epoch
-        if augmenter is not None and "augment_rng" in was.extra:  # its own random streams
-            augmenter.gen.set_state(was.extra["augment_rng"])
-            augmenter.np_gen.bit_generator.state = was.extra["augment_np_rng"]
-        if cfg.patience is not None and done - best_epoch >= cfg.patience:
+        done, history, best = loop.restore(checkpoint, views)
+        if cfg.patience is not None and done - best.epoch >= cfg.patience:
             last = done  # the killed run had already stopped early
     start = time.perf_counter()
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("epoch {task.completed}/{task.total}"),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=False, disable=rank != 0) as progress:
-        if view_acc is not None:
-            progress.console.print(
-                f"{label}: teacher accuracy on augmented training views "
-                f"({', '.join(ops)}): {view_acc:.4f}"
-            )
-        task = progress.add_task(label, total=epochs, status="", completed=done)
-        if done:
-            progress.console.print(
-                f"{label}: resuming from the checkpoint of epoch {done}/{epochs}"
-            )
+    with progress_bar(rank) as progress:
+        task = start_task(progress, label, views, done, epochs)
         for epoch in range(done + 1, last + 1):
             model.train()
-            order = torch.randperm(len(x), generator=gen)
-            if world > 1:  # same permutation on every rank (same seed); each takes its slice
-                order = torch.cat([order, order[: shard * world - len(order)]])[rank::world]
-            order = order.to(device)
-            total = torch.zeros((), device=device)  # summed on device: no sync per step
-            for idx, xb in x.batches(order, batch_size):  # the one place a batch is fetched
-                yb = y[idx]
-                batch = augmenter(xb) if augmenter is not None else Batch(xb)
-                logits = net(batch.x)
-                if teacher is None:
-                    probs = None
-                elif cached is not None:
-                    probs = cached[idx]
-                else:  # online: the teacher sees exactly the student's (augmented) tensor
-                    with torch.no_grad():
-                        probs = soft_targets(teacher(batch.x).float(), cfg.temperature)
-                loss = recipe_loss(
-                    logits, batch, yb, probs, temperature=cfg.temperature, alpha=cfg.alpha
-                )
-                if hint_loss is not None:
-                    loss = loss + hint_loss(batch.x)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                steps += 1
-                total += loss.detach() * len(idx)
-            total = total.item()
-            val_acc = accuracy(model, x_val, y_val, device) if rank == 0 else 0.0
-            if world > 1:
-                val_acc = ddp.broadcast_float(val_acc, device)
-            history.append({"epoch": epoch, "loss": total / len(order), "val_accuracy": val_acc})
-            if val_acc > best_acc:
-                best_acc, best_epoch = val_acc, epoch
-                best_state = copy.deepcopy(model.state_dict()) if rank == 0 else None
-            progress.update(
-                task,
-                advance=1,
-                status=f"loss {total / len(order):.4f}  val {val_acc:.4f}  best {best_acc:.4f}",
+            order = loop.order(len(x), device)
+            loss = train_epoch(loop, x, y, order, views, teacher, cfg, hint_loss)
+            val_acc, val_loss = validate(model, x_val, y_val, device)
+            history.append(
+                {"epoch": epoch, "loss": loss, "val_accuracy": val_acc, "val_loss": val_loss}
             )
+            if best.improves(val_acc, val_loss):
+                state = copy.deepcopy(model.state_dict()) if rank == 0 else None
+                best = Best(val_acc, val_loss, epoch, state)
+            status = f"loss {loss:.4f}  val {val_acc:.4f}  best {best.accuracy:.4f}"
+            progress.update(task, advance=1, status=status)
             if checkpoint is not None and rank == 0:  # before on_epoch, which may stop the run
-                extra = (
-                    {}
-                    if augmenter is None
-                    else {
-                        "augment_rng": augmenter.gen.get_state(),
-                        "augment_np_rng": augmenter.np_gen.bit_generator.state,
-                    }
-                )
-                save_checkpoint(
-                    checkpoint,
-                    Checkpoint(epoch, best_acc, best_epoch, best_state, history, extra),
-                    model=saved,
-                    optimizer=opt,
-                    scheduler=sched,
-                    generator=gen,
-                )
+                loop.save(checkpoint, epoch, best, history, augment_rng(views.augmenter))
             if on_epoch is not None:
                 on_epoch(epoch, val_acc)
-            if cfg.patience is not None and epoch - best_epoch >= cfg.patience:
+            if cfg.patience is not None and epoch - best.epoch >= cfg.patience:
                 progress.console.print(
-                    f"{label}: no better validation accuracy for {cfg.patience} epochs; "
-                    f"stopped early at epoch {epoch}/{epochs}"
+                    f"{label}: stopped early at epoch {epoch}/{epochs}: "
+                    f"no better validation accuracy for {cfg.patience} epochs"
                 )
                 break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    if world > 1:
+    if best.state is not None:
+        model.load_state_dict(best.state)
+    if ddp.world_size() > 1:
         ddp.broadcast_state(model)
     model.eval()
     return TrainResult(
-        best_acc,
-        best_epoch,
+        best.accuracy,
+        best.epoch,
         time.perf_counter() - start,
         history,
         epochs=epochs,
-        steps=steps,
-        teacher_view_accuracy=view_acc,
+        steps=len(history) * loop.steps_per_epoch,
+        teacher_view_accuracy=views.view_accuracy,
     )

@@ -21,7 +21,7 @@ SECTION_ORDER = ("distillation", "training", "pruning", "quantization", "parity"
 TITLES = {
     "distillation": "Distillation",
     "quantization": "Quantization candidates",
-    "stages": "Stage wall times (s)",
+    "stages": "Stage wall times (s), with the run's peak memory so far (MiB)",
 }
 
 
