@@ -206,3 +206,24 @@ def test_config_records_each_recipes_settings():
     import yaml
 
     assert resolve_values(yaml.safe_load(dump_config(fm))) == fm  # config.yaml reloads as is
+
+
+def test_a_saturated_validation_accuracy_keeps_the_epoch_with_the_lowest_loss():
+    # Wine's 23-row validation split reaches 100% within a few epochs; keeping the first epoch
+    # to get there shipped a student still in warm-up. Ties must go to the lower loss.
+    from sklearn.datasets import load_wine
+
+    x, y = load_wine(return_X_y=True)
+    x = ((x - x.mean(0)) / x.std(0)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(x))
+    tr, va = idx[:120], idx[120:145]
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(13, 16), nn.ReLU(), nn.Linear(16, 3))
+    cfg = TrainConfig(epochs=40, lr=1e-2, batch_size=32, schedule="cosine")
+    result = fit(model, x[tr], y[tr].astype(np.int64), x[va], y[va].astype(np.int64), cfg)
+    top = max(h["val_accuracy"] for h in result.history)
+    tied = [h for h in result.history if h["val_accuracy"] == top]
+    assert len(tied) > 1  # the situation under test: accuracy saturates
+    assert result.best_epoch == min(tied, key=lambda h: h["val_loss"])["epoch"]
+    assert result.best_epoch > tied[0]["epoch"]  # not the first epoch to reach it
