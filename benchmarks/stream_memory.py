@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--teacher", default="resnet-tiny", help="recipe trained on the spot")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    images = args.images or (300 if args.quick else 50_000)
-    pngs = args.pngs or (200 if args.quick else 20_000)
+    images = args.images or (150 if args.quick else 50_000)
+    pngs = args.pngs or (100 if args.quick else 20_000)
 
     with tempfile.TemporaryDirectory(prefix="edgekd-stream-") as tmp:
         tmp = Path(tmp)

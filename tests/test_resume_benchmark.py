@@ -15,7 +15,7 @@ def test_resume_benchmark_quick(tmp_path):
     md = (tmp_path / "resume_quick.md").read_text()
     assert saved == json.loads(json.dumps(result)) and saved["quick"] is True
     rows = saved["rows"]
-    assert [r["kill_point"] for r in rows] == ["teacher", "quantize"]  # quick: two of four
+    assert [r["kill_point"] for r in rows] == ["distill"]  # quick: one of four
     for r in rows:
         assert r["resumed_rc"] == 0, r
         # a run killed past its teacher stage never trains the teacher again

@@ -26,7 +26,7 @@ def test_two_workers_share_one_study_without_losing_or_duplicating_trials(tmp_pa
                 "latency_runs": 10,
                 "search": {
                     "trials": TRIALS,
-                    "epochs": 2,
+                    "epochs": 1,
                     "latency_runs": 10,
                     "space": {
                         "student": ["dscnn", "mlp"],
