@@ -27,6 +27,13 @@ def _env() -> dict:
     return {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
 
+def _default_sigint() -> None:
+    """In the child before exec: a suite started in the background (`nohup make test &`)
+    ignores SIGINT, a child inherits that and Python then installs no Ctrl-C handler, so the
+    SIGINT case below waited forever for a run that never stopped."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(condition, proc: subprocess.Popen, what: str, limit: float = 600) -> None:
     """Poll until `condition()`; fail (not hang) if the process ends first or never gets there."""
     deadline = time.monotonic() + limit
@@ -107,6 +114,7 @@ def test_sigterm_and_sigint_leave_an_interrupted_manifest_and_the_shell_exit_cod
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=_env(),
+        preexec_fn=_default_sigint,
     )
     manifest = tmp_path / "run" / "manifest.json"
 
