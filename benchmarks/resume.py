@@ -80,7 +80,9 @@ def _final_accuracy(run: Path) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="tiny table data, few epochs")
+    ap.add_argument(
+        "--quick", action="store_true", help="tiny table data, few epochs, one kill point (distill)"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="edgekd-resume-"))

@@ -1,5 +1,6 @@
-"""benchmarks/resume.py --quick: every kill point resumes to a finished run, and its table
-matches its JSON. Times are the full run's claims, not asserted."""
+"""benchmarks/resume.py --quick: a run SIGKILLed in distillation resumes to a finished run
+without retraining its teacher, and the table matches the JSON. Times are the full run's
+claims, not asserted."""
 
 import json
 import runpy
