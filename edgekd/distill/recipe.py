@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from edgekd.config import RECIPE_DEFAULTS
+from edgekd.data.stream import inference_batch
 from edgekd.distill.augment import Batch
 from edgekd.distill.losses import IGNORE, kd_loss
 from edgekd.errors import EdgeKDError
@@ -104,15 +105,19 @@ def view_accuracy(teacher, augmenter, x: np.ndarray, y: np.ndarray, device) -> f
 
     An augmentation that breaks the class breaks the teacher first: a low figure here says
     the views teach the student nonsense. Mixed samples count against their dominant label.
+    Views are made and judged a batch at a time (inference_batch: bounded memory).
     """
-    x_t = torch.from_numpy(x[:2048]).to(device)
-    y_t = torch.from_numpy(y[:2048]).to(device)
+    step, right, seen = inference_batch(x.shape[1:]), 0, 0
     with torch.no_grad():
-        batch = augmenter(x_t)
-        pred = teacher(batch.x).argmax(1)
-    if batch.mix is not None:
-        y_t = torch.where(batch.mix.lam >= 0.5, y_t, y_t[batch.mix.perm])
-    return float((pred == y_t).float().mean())
+        for i in range(0, min(len(x), 2048), step):
+            x_t = torch.from_numpy(np.asarray(x[i : min(i + step, 2048)])).to(device)
+            y_t = torch.from_numpy(np.asarray(y[i : i + len(x_t)])).to(device)
+            batch = augmenter(x_t)
+            pred = teacher(batch.x).argmax(1)
+            if batch.mix is not None:
+                y_t = torch.where(batch.mix.lam >= 0.5, y_t, y_t[batch.mix.perm])
+            right, seen = right + int((pred == y_t).sum()), seen + len(y_t)
+    return right / max(1, seen)
 
 
 def chance_accuracy(y: np.ndarray, num_classes: int) -> float:
@@ -128,7 +133,10 @@ def linear_reference(x_train: np.ndarray, y_train: np.ndarray, x_val, y_val) -> 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    n, m = min(len(x_train), 5000), min(len(x_val), 5000)
+    # rows bounded by their width too: sklearn works in float64 copies, and 5,000 rows of
+    # 32x32x3 images took ~120 MiB each
+    most = max(500, 2**22 // max(1, int(np.prod(x_train.shape[1:]))))
+    n, m = min(len(x_train), 5000, most), min(len(x_val), 5000, most)
     # slices, not whole arrays: streamed rows (data/rows.py) read only what is asked for
     flat = lambda a: np.asarray(a).reshape(len(a), -1)  # noqa: E731
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
