@@ -1,5 +1,8 @@
 # Two commands do all set-up on a fresh clone: `make demo` and `make test`.
-# --no-compile: byte-compiling torch's thousands of files took minutes on 2 cores.
+# --no-compile: byte-compiling torch's thousands of files took minutes on 2 cores. Instead
+# the modules a run imports are cached on first import: an inherited PYTHONDONTWRITEBYTECODE
+# (set on these hosts) made every process recompile them, ~10 s of CPU per edgekd process.
+export PYTHONDONTWRITEBYTECODE :=
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

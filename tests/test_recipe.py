@@ -10,7 +10,14 @@ from edgekd.config import CompressConfig, dump_config, resolve_values
 from edgekd.data.arrays import bundle_from_arrays
 from edgekd.distill.augment import Augmenter, resolve_augment
 from edgekd.distill.losses import kd_loss
-from edgekd.distill.recipe import MIN_STEPS, auto_epochs, check_teacher, recipe_loss
+from edgekd.distill.recipe import (
+    MIN_STEPS,
+    PATIENT_EPOCHS,
+    PATIENT_STEPS,
+    auto_epochs,
+    check_teacher,
+    recipe_loss,
+)
 from edgekd.distill.teachers import load_teacher
 from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.errors import EdgeKDError
@@ -179,6 +186,9 @@ def test_function_matching_budget_counts_steps_on_tiny_sets():
     epochs = auto_epochs("function-matching", 100, 64)  # wine-sized: 2 steps an epoch
     assert epochs * 2 >= MIN_STEPS
     assert auto_epochs("function-matching", 60000, 64) == 60  # big sets: epochs suffice
+    # small sets get a patient schedule: 12,000 steps, up to 200 epochs
+    assert auto_epochs("function-matching", 1437, 64) == PATIENT_EPOCHS  # digits
+    assert auto_epochs("function-matching", 20000, 64) * 313 >= PATIENT_STEPS
     assert auto_epochs("hinton", 100, 64) == 60
 
 

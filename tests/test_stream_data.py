@@ -202,3 +202,27 @@ def test_calibration_and_validation_accept_streamed_rows(tmp_path):
     assert check_array(rows, spec, "calibration data") is rows  # not read into memory
     with pytest.raises(EdgeKDError, match="shape"):
         check_array(rows, InputSpec("input", (None, 3, 4, 4)), "calibration data")
+
+
+def test_prediction_batches_shrink_with_the_input_so_memory_stays_bounded():
+    # 1,024 rows of 8x8 digits are tiny; 1,024 rows of 32x32x3 images made a teacher's
+    # activations take hundreds of MiB (the shapes32:50000 run's distill-stage peak).
+    from edgekd.data.stream import INFERENCE_ELEMENTS, inference_batch
+    from edgekd.distill.trainer import predict_logits
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.sizes = []
+
+        def forward(self, x):
+            self.sizes.append(len(x))
+            return x.flatten(1)[:, :3]
+
+    assert inference_batch((1, 8, 8)) == 1024
+    for shape in ((3, 32, 32), (3, 96, 96)):
+        model = Recorder()
+        x = np.random.default_rng(0).random((700, *shape), dtype=np.float32)
+        out = predict_logits(model, x, torch.device("cpu"))
+        assert sum(model.sizes) == 700 and np.allclose(out, x.reshape(700, -1)[:, :3])
+        assert max(model.sizes) * np.prod(shape) <= INFERENCE_ELEMENTS < 1024 * np.prod(shape)

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from edgekd.data import DataBundle
+from edgekd.data.stream import inference_batch
 from edgekd.distill.onnx_teacher import LOG_EPS, compose_ensemble
 from edgekd.distill.teacher_kinds import Teacher
 from edgekd.errors import ParityError
@@ -59,12 +60,11 @@ class EnsembleTeacher(Teacher):
         session = ort.InferenceSession(
             model.SerializeToString(), providers=["CPUExecutionProvider"]
         )
-        x = data.x_test
-        got = np.concatenate(
-            [session.run(None, {"input": x[i : i + 1024]})[0] for i in range(0, len(x), 1024)]
-        )
+        x, step = data.x_test, inference_batch(data.x_test.shape[1:])
+        chunks = [np.asarray(x[i : i + step]) for i in range(0, len(x), step)]
+        got = np.concatenate([session.run(None, {"input": c})[0] for c in chunks])
         with torch.no_grad():
-            ref = self.logits_at(torch.from_numpy(np.asarray(x)), 1.0).numpy()
+            ref = np.concatenate([self.logits_at(torch.from_numpy(c), 1.0).numpy() for c in chunks])
         diff = float(np.abs(np.exp(got) - np.exp(ref)).max())
         agree = float((got.argmax(1) == ref.argmax(1)).mean())
         if diff > 1e-3 or agree < 0.999:

@@ -46,6 +46,7 @@ from rich.console import Console
 from torch import nn
 
 from edgekd.data import DataBundle
+from edgekd.data.stream import inference_batch
 from edgekd.distill.ensemble import EnsembleTeacher
 from edgekd.distill.onnx_teacher import load_onnx_checked
 from edgekd.distill.students import build_module, check_forward, first_line, standardized
@@ -275,8 +276,9 @@ def load_teacher(
 
 @torch.no_grad()
 def _accuracy(fn, x: np.ndarray, y: np.ndarray) -> float:
+    step = inference_batch(x.shape[1:])
     preds = [
-        fn(torch.from_numpy(x[i : i + 1024])).argmax(1).numpy() for i in range(0, len(x), 1024)
+        fn(torch.from_numpy(x[i : i + step])).argmax(1).numpy() for i in range(0, len(x), step)
     ]
     return float((np.concatenate(preds) == y).mean())
 

@@ -7,12 +7,10 @@ taken on the optimized graph onnxruntime saves, not on the file.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import onnx
 import onnxruntime as ort
 
@@ -77,33 +75,6 @@ def count_int8_nodes(path: str | Path, *, level: str = "all") -> dict:
     }
 
 
-def _dims(value_info: onnx.ValueInfoProto) -> list[int]:
-    return [d.dim_value if d.dim_value > 0 else 1 for d in value_info.type.tensor_type.shape.dim]
-
-
-def node_macs(model: onnx.ModelProto) -> dict[str, tuple[str, int]]:
-    """Per Conv/MatMul/Gemm node name: (op type, multiply-accumulates per sample)."""
-    with contextlib.suppress(Exception):  # estimates only: else the shapes the file declares
-        model = onnx.shape_inference.infer_shapes(model)
-    shapes = {
-        vi.name: _dims(vi)
-        for vi in [*model.graph.value_info, *model.graph.output, *model.graph.input]
-        if vi.type.HasField("tensor_type") and vi.type.tensor_type.HasField("shape")
-    }
-    weights = {t.name: list(t.dims) for t in model.graph.initializer}
-    out: dict[str, tuple[str, int]] = {}
-    for node in model.graph.node:
-        w = next((weights[i] for i in node.input[1:2] if i in weights), None)
-        shape = shapes.get(node.output[0]) if node.output else None
-        if w is None or shape is None:
-            continue
-        if node.op_type in ("Conv", "ConvTranspose"):
-            out[node.name] = (node.op_type, int(np.prod(w)) * int(np.prod(shape[2:])))
-        elif node.op_type in ("MatMul", "Gemm"):
-            out[node.name] = (node.op_type, int(np.prod(w)) * int(np.prod(shape[1:-1])))
-    return out
-
-
 def thin_convs(model: onnx.ModelProto, below: int) -> list[str]:
     """Names of the Conv nodes with fewer than `below` input channels (group x weight dim 1)."""
     weights = {t.name: list(t.dims) for t in model.graph.initializer}
@@ -117,10 +88,16 @@ def thin_convs(model: onnx.ModelProto, below: int) -> list[str]:
 
 
 def mac_split(model: onnx.ModelProto) -> dict[str, int]:
-    """Multiply-accumulates per sample in Conv vs MatMul/Gemm (shapes from shape inference)."""
+    """Multiply-accumulates per sample in Conv vs MatMul/Gemm, by bench's one MAC counter
+    (edgekd/bench/macs.py) on the shapes onnx infers at batch 1."""
+    from edgekd.bench.macs import node_macs
+    from edgekd.bench.shapes import infer_shapes
+
+    known = infer_shapes(model)
     macs = {"conv": 0, "matmul": 0}
-    for op, n in node_macs(model).values():
-        macs["conv" if op.startswith("Conv") else "matmul"] += n
+    for node in model.graph.node:
+        n = node_macs(node, lambda name: known.get(name, (0, None))[1]) or 0
+        macs["conv" if "Conv" in node.op_type else "matmul"] += n
     return macs
 
 
