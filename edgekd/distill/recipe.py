@@ -131,22 +131,34 @@ def chance_accuracy(y: np.ndarray, num_classes: int) -> float:
     return float(counts.max() / max(1, counts.sum()))
 
 
+REFERENCE_FEATURES = 1024  # wider samples are average-pooled down to this before the fit
+
+
+def thumbnails(x: np.ndarray) -> np.ndarray:
+    """Rows flattened for the linear reference; images and long signals average-pooled per
+    channel first (a linear model on a thumbnail). On raw 32x32x3 pixels the fit took 13-16 s
+    for 216 rows and did not converge; its float64 copies grow with the width."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim > 2 and np.prod(x.shape[1:]) > REFERENCE_FEATURES:
+        side = max(1, int((REFERENCE_FEATURES / x.shape[1]) ** (1 / (x.ndim - 2))))
+        pooled = F.adaptive_avg_pool2d if x.ndim == 4 else F.adaptive_avg_pool1d
+        x = pooled(torch.from_numpy(x), side).numpy()
+    return x.reshape(len(x), -1)
+
+
 def linear_reference(x_train: np.ndarray, y_train: np.ndarray, x_val, y_val) -> float:
-    """Validation accuracy of a logistic regression on (up to 5000) flattened training rows:
-    a floor any student reaches alone, cheap enough to compute before distilling."""
+    """Validation accuracy of a logistic regression on (up to 5000) training rows, wide ones
+    pooled (`thumbnails`): a floor any student reaches alone, cheap enough to compute before
+    distilling."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    # rows bounded by their width too: sklearn works in float64 copies, and 5,000 rows of
-    # 32x32x3 images took ~120 MiB each
-    most = max(500, 2**22 // max(1, int(np.prod(x_train.shape[1:]))))
-    n, m = min(len(x_train), 5000, most), min(len(x_val), 5000, most)
     # slices, not whole arrays: streamed rows (data/rows.py) read only what is asked for
-    flat = lambda a: np.asarray(a).reshape(len(a), -1)  # noqa: E731
+    n, m = min(len(x_train), 5000), min(len(x_val), 5000)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
-    model.fit(flat(x_train[:n]), y_train[:n])
-    return float(model.score(flat(x_val[:m]), y_val[:m]))
+    model.fit(thumbnails(x_train[:n]), y_train[:n])
+    return float(model.score(thumbnails(x_val[:m]), y_val[:m]))
 
 
 def check_teacher(teacher_val: float, data, allow_weak: bool = False, console=None) -> dict:
