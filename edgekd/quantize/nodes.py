@@ -87,17 +87,26 @@ def thin_convs(model: onnx.ModelProto, below: int) -> list[str]:
     return out
 
 
-def mac_split(model: onnx.ModelProto) -> dict[str, int]:
-    """Multiply-accumulates per sample in Conv vs MatMul/Gemm, by bench's one MAC counter
-    (edgekd/bench/macs.py) on the shapes onnx infers at batch 1."""
-    from edgekd.bench.macs import node_macs
+def node_macs(model: onnx.ModelProto) -> dict[str, tuple[str, int]]:
+    """Per counted node name: (op type, multiply-accumulates at batch 1), by bench's one MAC
+    counter (edgekd/bench/macs.py) on the shapes onnx infers."""
+    from edgekd.bench.macs import node_macs as count
     from edgekd.bench.shapes import infer_shapes
 
     known = infer_shapes(model)
-    macs = {"conv": 0, "matmul": 0}
+    out = {}
     for node in model.graph.node:
-        n = node_macs(node, lambda name: known.get(name, (0, None))[1]) or 0
-        macs["conv" if "Conv" in node.op_type else "matmul"] += n
+        n = count(node, lambda name: known.get(name, (0, None))[1])
+        if n:
+            out[node.name or node.output[0]] = (node.op_type, n)
+    return out
+
+
+def mac_split(model: onnx.ModelProto) -> dict[str, int]:
+    """Multiply-accumulates per sample in Conv vs MatMul/Gemm."""
+    macs = {"conv": 0, "matmul": 0}
+    for op, n in node_macs(model).values():
+        macs["conv" if "Conv" in op else "matmul"] += n
     return macs
 
 
