@@ -339,8 +339,7 @@ def fit(
     online on the very tensor the student sees. `x_transfer` rows, and every row when y_train
     is None, learn from the teacher alone. `hint_loss(x_batch)` (distill/hints.py) adds a
     feature-matching term whose adapters learn with the model. `on_epoch(epoch, val_acc)` may
-    raise to stop training (search prunes trials so). `checkpoint` is saved atomically every
-    epoch; when it exists at the start, training continues exactly where it stopped.
+    raise to stop training. `checkpoint` is saved every epoch and resumed from when it exists.
     """
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
