@@ -247,7 +247,10 @@ class Loop:
         )
 
     def restore(self, checkpoint: Path, views: Views) -> tuple[int, list, Best]:
-        """(epochs done, history, best so far) of a killed run, its objects restored in place."""
+        """(epochs done, history, best so far) of a killed run, its objects restored in place;
+        a fresh start when there is no checkpoint file yet."""
+        if not Path(checkpoint).exists():
+            return 0, [], Best()
         was = load_checkpoint(
             checkpoint,
             model=self.saved,
@@ -348,11 +351,9 @@ def fit(
     views = prepare_views(cfg, x_train, y_train, x, teacher, cache_teacher, logit_cache, device)
     loop = make_loop(model, len(x), cfg, hint_loss, device)
     rank, epochs = ddp.rank(), loop.epochs
-    best, history, done, last = Best(), [], 0, epochs
-    if checkpoint is not None and Path(checkpoint).exists():
-        done, history, best = loop.restore(checkpoint, views)
-        if cfg.patience is not None and done - best.epoch >= cfg.patience:
-            last = done  # the killed run had already stopped early
+    done, history, best = loop.restore(checkpoint, views) if checkpoint else (0, [], Best())
+    stopped = cfg.patience is not None and done and done - best.epoch >= cfg.patience
+    last = done if stopped else epochs  # a killed run may have stopped early already
     start = time.perf_counter()
     with progress_bar(rank) as progress:
         task = start_task(progress, label, views, done, epochs)
