@@ -98,3 +98,17 @@ def test_a_damaged_or_foreign_checkpoint_is_refused_in_one_line(tmp_path):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(EdgeKDError, match="not an edgekd checkpoint"):
         load_checkpoint(tmp_path / "other.pt", model=model)
+
+
+def test_patience_stops_early_and_a_resumed_stopped_run_trains_no_further(tmp_path):
+    from edgekd.distill.trainer import TrainConfig, fit
+
+    x = np.random.default_rng(0).standard_normal((60, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)  # learnt within a few epochs, then accuracy plateaus
+    cfg = TrainConfig(epochs=40, patience=3, batch_size=16, lr=1e-2)
+    ckpt = tmp_path / "fit.pt"
+    first = fit(nn.Linear(6, 2), x, y, x[:20], y[:20], cfg, checkpoint=ckpt)
+    stopped = len(first.history)
+    assert stopped < 40 and stopped == first.best_epoch + 3
+    again = fit(nn.Linear(6, 2), x, y, x[:20], y[:20], cfg, checkpoint=ckpt)
+    assert len(again.history) == stopped and again.best_epoch == first.best_epoch
