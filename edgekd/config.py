@@ -99,7 +99,10 @@ class CompressConfig(BaseModel):
     )
     schedule: Literal["cosine", "onecycle"] | None = Field(None, description="None: the recipe's")
     patience: int | None = Field(
-        None, ge=1, description="early stopping: epochs without a better validation accuracy"
+        None,
+        ge=1,
+        description="early stopping: epochs without a better validation accuracy "
+        "(or lower loss at equal accuracy)",
     )
     allow_weak_teacher: bool = Field(
         False, description="distill even from a teacher near chance or below a linear model"

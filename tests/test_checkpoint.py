@@ -103,12 +103,15 @@ def test_a_damaged_or_foreign_checkpoint_is_refused_in_one_line(tmp_path):
 def test_patience_stops_early_and_a_resumed_stopped_run_trains_no_further(tmp_path):
     from edgekd.distill.trainer import TrainConfig, fit
 
-    x = np.random.default_rng(0).standard_normal((60, 6)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(np.int64)  # learnt within a few epochs, then accuracy plateaus
-    cfg = TrainConfig(epochs=40, patience=3, batch_size=16, lr=1e-2)
+    rng = np.random.default_rng(0)
+    x, x_val = rng.standard_normal((60, 6), dtype=np.float32), rng.standard_normal((20, 6))
+    y, y_val = rng.integers(0, 2, 60), rng.integers(0, 2, 20)  # nothing to learn: it overfits
+    cfg = TrainConfig(epochs=40, patience=3, batch_size=16, lr=3e-2)
     ckpt = tmp_path / "fit.pt"
-    first = fit(nn.Linear(6, 2), x, y, x[:20], y[:20], cfg, checkpoint=ckpt)
+    torch.manual_seed(0)
+    first = fit(nn.Linear(6, 2), x, y, x_val.astype(np.float32), y_val, cfg, checkpoint=ckpt)
     stopped = len(first.history)
     assert stopped < 40 and stopped == first.best_epoch + 3
-    again = fit(nn.Linear(6, 2), x, y, x[:20], y[:20], cfg, checkpoint=ckpt)
+    torch.manual_seed(0)
+    again = fit(nn.Linear(6, 2), x, y, x_val.astype(np.float32), y_val, cfg, checkpoint=ckpt)
     assert len(again.history) == stopped and again.best_epoch == first.best_epoch

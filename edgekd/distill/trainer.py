@@ -57,7 +57,7 @@ class TrainConfig:
     recipe: str = "hinton"  # distill/recipe.py; with a teacher, names the loss's defaults
     augment: str = "none"  # auto, none or a comma list of distill/augment.py operations
     schedule: str = "onecycle"  # or cosine (warm-up then cosine decay)
-    patience: int | None = None  # stop after this many epochs without a better val accuracy
+    patience: int | None = None  # stop after this many epochs without a better val epoch
 
 
 @dataclass
@@ -376,8 +376,8 @@ def fit(
                 on_epoch(epoch, val_acc)
             if cfg.patience is not None and epoch - best.epoch >= cfg.patience:
                 progress.console.print(
-                    f"{label}: stopped early at epoch {epoch}/{epochs}: "
-                    f"no better validation accuracy for {cfg.patience} epochs"
+                    f"{label}: stopped early at epoch {epoch}/{epochs}: no better validation "
+                    f"accuracy (or loss at equal accuracy) in {cfg.patience} epochs"
                 )
                 break
     if best.state is not None:
