@@ -114,8 +114,8 @@ def rank_exclusions(
     workdir: Path,
 ) -> Sensitivity:
     """Rank the nodes to keep in float next, comparing fp32 and QDQ activations on `x`."""
-    # Over 80 lines on purpose: one pass over graph indexes (nodes, reads, err, consumers) that
-    # its three closures share; split up, they would need a class only to carry those indexes.
+    # One pass over graph indexes (nodes, reads, err, consumers) that its closures share; the
+    # choice made from the scores is `_picks`.
     fm, qm = onnx.load(str(fp32_path)), onnx.load(str(qdq_path))
     fg, qg = fm.graph, qm.graph
     f_types = _elem_types(fm)
@@ -181,7 +181,12 @@ def rank_exclusions(
             scored.append((max(err[p] for p, _ in outs), None, outs))
     scored.sort(key=lambda s: s[0], reverse=True)
 
-    done = set(excluded)
+    return _picks(scored, set(excluded), err, dq_outputs, quantized)
+
+
+def _picks(scored, done: set[str], err: dict, dq_outputs: set[str], quantized) -> Sensitivity:
+    """The nodes to keep in float, from (growth, node, its downstream reads) most harmful
+    first: the node itself when it is quantized, else the readers that put Q/DQ on it."""
     order: list[str] = []
     scores: dict[str, float] = {}
     for growth, name, outs in scored:
