@@ -29,6 +29,13 @@ def inference_batch(sample_shape: tuple[int, ...], most: int = 1024) -> int:
     return int(max(1, min(most, INFERENCE_ELEMENTS // max(1, int(np.prod(sample_shape))))))
 
 
+def inference_chunks(x) -> Iterator[np.ndarray]:
+    """`x` (an array or streamed rows) in order, one `inference_batch` of rows at a time."""
+    step = inference_batch(tuple(x.shape[1:]))
+    for i in range(0, len(x), step):
+        yield np.asarray(x[i : i + step])
+
+
 class _RawBatches(torch.utils.data.Dataset):
     """One item = one batch of raw rows: a DataLoader worker decodes a whole batch."""
 

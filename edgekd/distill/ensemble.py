@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from edgekd.data import DataBundle
-from edgekd.data.stream import inference_batch
+from edgekd.data.stream import inference_chunks
 from edgekd.distill.onnx_teacher import LOG_EPS, compose_ensemble
 from edgekd.distill.teacher_kinds import Teacher
 from edgekd.errors import ParityError
@@ -60,8 +60,7 @@ class EnsembleTeacher(Teacher):
         session = ort.InferenceSession(
             model.SerializeToString(), providers=["CPUExecutionProvider"]
         )
-        x, step = data.x_test, inference_batch(data.x_test.shape[1:])
-        chunks = [np.asarray(x[i : i + step]) for i in range(0, len(x), step)]
+        chunks = list(inference_chunks(data.x_test))
         got = np.concatenate([session.run(None, {"input": c})[0] for c in chunks])
         with torch.no_grad():
             ref = np.concatenate([self.logits_at(torch.from_numpy(c), 1.0).numpy() for c in chunks])
@@ -76,7 +75,7 @@ class EnsembleTeacher(Teacher):
         return model, {
             "max_abs_prob_diff": diff,
             "top1_agreement": agree,
-            "samples": len(x),
+            "samples": len(data.x_test),
             "source": "members composed into one graph",
             "members": members,
         }

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from edgekd.config import RECIPE_DEFAULTS
-from edgekd.data.stream import inference_batch
+from edgekd.data.stream import inference_chunks
 from edgekd.distill.augment import Batch
 from edgekd.distill.losses import IGNORE, kd_loss
 from edgekd.errors import EdgeKDError
@@ -112,11 +112,11 @@ def view_accuracy(teacher, augmenter, x: np.ndarray, y: np.ndarray, device) -> f
     the views teach the student nonsense. Mixed samples count against their dominant label.
     Views are made and judged a batch at a time (inference_batch: bounded memory).
     """
-    step, right, seen = inference_batch(x.shape[1:]), 0, 0
+    right = seen = 0
     with torch.no_grad():
-        for i in range(0, min(len(x), 2048), step):
-            x_t = torch.from_numpy(np.asarray(x[i : min(i + step, 2048)])).to(device)
-            y_t = torch.from_numpy(np.asarray(y[i : i + len(x_t)])).to(device)
+        for chunk in inference_chunks(x[:2048]):
+            x_t = torch.from_numpy(chunk).to(device)
+            y_t = torch.from_numpy(np.asarray(y[seen : seen + len(x_t)])).to(device)
             batch = augmenter(x_t)
             pred = teacher(batch.x).argmax(1)
             if batch.mix is not None:

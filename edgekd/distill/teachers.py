@@ -46,7 +46,7 @@ from rich.console import Console
 from torch import nn
 
 from edgekd.data import DataBundle
-from edgekd.data.stream import inference_batch
+from edgekd.data.stream import inference_chunks
 from edgekd.distill.ensemble import EnsembleTeacher
 from edgekd.distill.onnx_teacher import load_onnx_checked
 from edgekd.distill.students import build_module, check_forward, first_line, standardized
@@ -276,10 +276,7 @@ def load_teacher(
 
 @torch.no_grad()
 def _accuracy(fn, x: np.ndarray, y: np.ndarray) -> float:
-    step = inference_batch(x.shape[1:])
-    preds = [
-        fn(torch.from_numpy(x[i : i + step])).argmax(1).numpy() for i in range(0, len(x), step)
-    ]
+    preds = [fn(torch.from_numpy(c)).argmax(1).numpy() for c in inference_chunks(x)]
     return float((np.concatenate(preds) == y).mean())
 
 

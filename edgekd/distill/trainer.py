@@ -33,7 +33,7 @@ from torch import nn
 from edgekd import distributed as ddp
 from edgekd.checkpoint import Progress as Checkpoint
 from edgekd.checkpoint import load_checkpoint, save_checkpoint
-from edgekd.data.stream import TrainRows, inference_batch
+from edgekd.data.stream import TrainRows, inference_chunks
 from edgekd.distill.augment import Augmenter, Batch, resolve_augment
 from edgekd.distill.logit_cache import LogitCache, teacher_logits
 from edgekd.distill.losses import IGNORE, soft_targets
@@ -84,11 +84,7 @@ def predict_logits(model: nn.Module | TeacherFn, x: np.ndarray, device: torch.de
     """Logits for a whole array, in eval mode, in batches sized by the input (bounded memory)."""
     if isinstance(model, nn.Module):
         model.eval().to(device)
-    step = inference_batch(x.shape[1:])
-    out = [
-        model(torch.from_numpy(x[i : i + step]).to(device)).float().cpu()
-        for i in range(0, len(x), step)
-    ]
+    out = [model(torch.from_numpy(c).to(device)).float().cpu() for c in inference_chunks(x)]
     return torch.cat(out).numpy()
 
 
