@@ -144,9 +144,7 @@ def prepare_views(cfg, x_train, y_train, x, teacher, cache_teacher, logit_cache,
         views.augmenter = Augmenter(views.ops, stats, seed=cfg.seed, device=device)
         if teacher is not None and y_train is not None:
             probe = Augmenter(views.ops, stats, seed=cfg.seed + 1, device=device)
-            views.view_accuracy = view_accuracy(
-                teacher, probe, x_train[:2048], y_train[:2048], device
-            )
+            views.view_accuracy = view_accuracy(teacher, probe, x_train, y_train, device)
     elif teacher is not None and cache_teacher:
         logits = np.array(teacher_logits(teacher, x, logit_cache))
         views.cached = soft_targets(torch.from_numpy(logits), cfg.temperature).to(device)
