@@ -29,7 +29,7 @@ class ExportResult(StageResult):
         return Artifact(self.name, self.path, "fp32")
 
 
-@stage("export", ("data", "seed"))
+@stage("export", ("data.source", "run.seed"))
 def run(ctx: RunContext, student: DistillResult) -> ExportResult:
     x = ctx.data.x_test
     path = export_onnx(student.model, torch.from_numpy(x[:2]), ctx.run_dir / "student.onnx")

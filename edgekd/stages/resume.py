@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgekd.config import flat_fields
 from edgekd.errors import EdgeKDError
 from edgekd.manifest import config_hash, file_sha256, read_manifest
 
@@ -89,7 +90,7 @@ def start_resume(run_dir: Path, cfg: Any) -> Resume | None:
     changed: dict[str, str] = {}
     for record in records.values():
         for key, old in record.get("fields", {}).items():
-            new = _plain(getattr(cfg, key, None))
+            new = _plain(cfg.flat(key) if key in flat_fields(type(cfg)) else None)
             if new != old and new != "auto":  # auto: kd-search decides; its record tells
                 changed[key] = f"{key} changed since the interrupted run ({old} -> {new})"
     if changed:
