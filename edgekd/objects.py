@@ -278,6 +278,6 @@ def resolve_inputs(
             labels[name] = spec_label(value)
             if is_object(value):
                 objects[name] = value
-    run_cfg = resolve_values({**base, **labels}, **options)
+    run_cfg = resolve_values(base, **labels, **options)  # labels: flat names, merged per section
     loading = run_cfg.with_flat(**objects)  # no validation: objects stay as they are
     return Inputs(run_cfg, loading, objects, getattr(base, "notices", []))

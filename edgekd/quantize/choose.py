@@ -116,13 +116,11 @@ def choose_quantization(
 
     mode "auto" tries static int8 QDQ S8S8 (onnxruntime's default), QDQ U8S8 per-channel
     reduce_range, QOperator U8S8, plus dynamic int8 when MatMul/Gemm carry most of the work.
-    "int8", "dynamic" and "fp16" build only that variant (still measured). A static candidate that
-    loses more than `max_accuracy_drop` percentage points (0.5 = half a point, as for `compress`;
-    a value below 0.1 reads as the old fraction and is refused) gets up to `guard_tries`
-    of its most harmful layers kept in float. A candidate qualifies when its drop is within
-    tolerance and its p50 is at least `min_speedup` times faster than fp32's. The built-in
-    configs calibrate on `calibration_samples` rows spread over `calibration`; an explicit
-    `config` uses its own count.
+    "int8", "dynamic" and "fp16" build only that variant (still measured). A static candidate
+    losing over `max_accuracy_drop` points (as for compress; config/units.py) gets up to
+    `guard_tries` of its most harmful layers kept in float. A candidate qualifies when its drop
+    is within tolerance and its p50 is at least `min_speedup` times faster than fp32's. Built-in
+    configs calibrate on `calibration_samples` rows of `calibration`; a `config` on its own count.
 
     `keep_best`: when fp32 ships, still write the best built candidate to `out_path` so it can be
     measured beside fp32 (`choice.written`; `choice.path` stays None because it did not ship).
