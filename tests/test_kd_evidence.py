@@ -101,7 +101,7 @@ def test_auto_is_accepted_kept_in_the_saved_config_and_validated(tmp_path):
     assert (cfg.distill.temperature, cfg.distill.alpha, cfg.run.baseline) == ("auto", 0.5, True)
     saved = tmp_path / "config.yaml"
     saved.write_text(dump_config(cfg))
-    assert yaml.safe_load(saved.read_text())["temperature"] == "auto"  # a rerun searches again
+    assert yaml.safe_load(saved.read_text())["distill"]["temperature"] == "auto"  # rerun: again
     assert resolve_config(saved) == cfg
     for bad, key in [({"temperature": "hot"}, "temperature"), ({"alpha": 1.5}, "alpha")]:
         with pytest.raises(EdgeKDError, match=f"config key '{key}'"):
