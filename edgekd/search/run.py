@@ -61,7 +61,7 @@ from edgekd.search.study import (
     study_attrs,
     trial_rows,
 )
-from edgekd.search.teacher import TEACHER_KEYS, families, prepare_teacher
+from edgekd.search.teacher import TEACHER_KEYS, families, search_teacher_onnx
 
 
 @dataclass
@@ -162,7 +162,7 @@ def _open_study(base, settings, data, budget, out: Path, name: str, storage, con
     )
     with locked(out / ".search.lock"):
         joining = study_attrs(store, name)
-        teacher_info = prepare_teacher(
+        teacher_info = search_teacher_onnx(
             base, data, out, console, (joining or {}).get("teacher_sha256")
         )
         # once for the study, not once per trial: a weak teacher stops the search here

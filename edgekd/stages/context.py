@@ -29,7 +29,6 @@ from edgekd.data.transfer import load_transfer
 from edgekd.distill.augment import resolve_augment
 from edgekd.distill.hints import build_hints
 from edgekd.distill.students import build_student, inner_model
-from edgekd.distill.teachers import load_teacher
 from edgekd.distill.trainer import TrainConfig
 from edgekd.manifest import Manifest, clear_earlier_run
 from edgekd.objects import Inputs as GivenInputs
@@ -37,6 +36,7 @@ from edgekd.prune import PruneSpec, check_prunable
 from edgekd.recipes import resolve_models
 from edgekd.signals import terminate_as_interrupt
 from edgekd.stages.resume import Resume, clear_checkpoints, start_resume
+from edgekd.teachers import load_teacher
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class Models:
 
     student: nn.Module
     initial: nn.Module  # the student's initial weights: the baseline and kd-search start here
-    teacher: Any  # edgekd.distill.teachers.Teacher, not yet trained
+    teacher: Any  # edgekd.teachers.Teacher, not yet trained
     hints: Any  # FitNets hint loss, or None
 
 

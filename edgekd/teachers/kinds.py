@@ -1,8 +1,8 @@
-"""The teacher kinds edgekd runs itself: the `Teacher` contract, eager/TorchScript PyTorch
-(`TorchTeacher`) and ONNX graphs run by onnxruntime (`OnnxTeacher`).
+"""The `Teacher` contract and the PyTorch kind edgekd runs itself (`TorchTeacher`: eager or
+TorchScript).
 
-Split from teachers.py (which loads and prepares teachers) so the kinds, the in-memory
-callable teacher (teacher_objects.py) and the ensemble (ensemble.py) each stay one job.
+The other kinds each have their module: `OnnxTeacher` (onnx_teacher.py), the in-memory
+callable teacher (objects.py) and the ensemble (ensemble.py); loading specs is load.py's job.
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import onnx
 import torch
 from torch import nn
 
 from edgekd.atomic import atomic_path
 from edgekd.data import DataBundle
-from edgekd.distill.onnx_teacher import LOG_EPS, normalize, static_input_dims
 from edgekd.distill.students import first_line
 from edgekd.errors import EdgeKDError
+from edgekd.teachers.onnx_graph import LOG_EPS, normalize
 
 NO_GRAPH = (
     "a Python callable: it has no ONNX graph, so no teacher.onnx was written; its accuracy was "
@@ -165,55 +164,3 @@ class _ScoresOnly(nn.Module):
 
     def forward(self, x):
         return _pick_tensor(self.module(x))
-
-
-class OnnxTeacher(Teacher):
-    kind = "onnx"
-
-    def __init__(self, path: Path, model: onnx.ModelProto, sure_probs: bool):
-        import onnxruntime as ort
-
-        self.spec, self.path, self.model, self.sure_probs = str(path), path, model, sure_probs
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        opts.intra_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(
-                model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:
-            raise EdgeKDError(
-                f"teacher '{path}' does not load in onnxruntime ({first_line(e)}); "
-                "re-export it with an opset onnxruntime supports"
-            ) from None
-
-    def scores_np(self, x: np.ndarray) -> np.ndarray:
-        outs = [
-            self.session.run(None, {"input": x[i : i + 4096].astype(np.float32)})[0]
-            for i in range(0, len(x), 4096)
-        ]
-        return np.concatenate(outs).astype(np.float32)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        scores = torch.from_numpy(self.scores_np(x.detach().cpu().numpy()))
-        return to_logits(scores, self.output).to(x.device)
-
-    def onnx_model(self, data: DataBundle) -> tuple[onnx.ModelProto, dict]:
-        return self.model, {"source": "user's ONNX file, normalized (one score output)"}
-
-
-def load_onnx_teacher(model: onnx.ModelProto, path: Path, data: DataBundle) -> OnnxTeacher:
-    normalized, sure_probs = normalize(model, path, len(data.input_shape))
-    teacher = OnnxTeacher(path, normalized, sure_probs)
-    _check_onnx_dims(static_input_dims(model), data, str(path))
-    return teacher
-
-
-def _check_onnx_dims(dims: list, data: DataBundle, spec: str) -> None:
-    for want, have in zip(dims[1:], data.input_shape, strict=False):
-        if want is not None and want != have:
-            shape = "(" + ", ".join("N" if d is None else str(d) for d in dims) + ")"
-            raise EdgeKDError(
-                f"teacher '{spec}' takes inputs of shape {shape} but data '{data.name}' has "
-                f"samples of shape {data.input_shape}; the input shape must match"
-            )
