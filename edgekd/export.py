@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,3 +109,16 @@ def check_parity(
             "exporter mis-translates: simplify it or report the layer"
         )
     return parity
+
+
+def export_checked(
+    model: nn.Module,
+    inputs: np.ndarray,
+    path: str | Path,
+    exporter: Callable[[nn.Module, torch.Tensor, Path], Path] = export_onnx,
+) -> tuple[Path, Parity]:
+    """Export `model` to `path` (traced on two of `inputs`), then `check_parity` on all of them:
+    a file only counts as exported once it computes what the model computes. `exporter`: how to
+    write the file (TorchScript teachers need their own)."""
+    path = exporter(model, torch.from_numpy(inputs[:2]), Path(path))
+    return path, check_parity(model, path, inputs)

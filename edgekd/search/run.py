@@ -98,7 +98,7 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
-    from edgekd.recipes import AUTO
+    from edgekd.default_models import AUTO
     from edgekd.stages.context import budget_of, data_of, teacher_of, with_recipes
 
     quiet_optuna()

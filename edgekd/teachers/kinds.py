@@ -16,8 +16,7 @@ from torch import nn
 
 from edgekd.atomic import atomic_path
 from edgekd.data import DataBundle
-from edgekd.distill.students import first_line
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, ParityError, first_line
 from edgekd.teachers.onnx_graph import LOG_EPS, normalize
 
 NO_GRAPH = (
@@ -108,23 +107,21 @@ class TorchTeacher(Teacher):
         return to_logits(self.scores(x), self.output)
 
     def export(self, path: str | Path, data: DataBundle) -> tuple[Path, dict]:
-        """export_onnx (atomic, one file) + check_parity against the PyTorch teacher."""
-        from edgekd.export import check_parity, export_onnx
+        """export_checked (atomic, one file, parity against the PyTorch teacher)."""
+        from edgekd.export import export_checked, export_onnx
 
-        module = _ScoresOnly(self.module).eval().cpu()
-        example = torch.from_numpy(data.x_test[:2])
+        module, exporter = _ScoresOnly(self.module).eval().cpu(), export_onnx
+        if isinstance(self.module, torch.jit.ScriptModule):
+            module, exporter = self.module.eval().cpu(), _export_torchscript
         try:
-            if isinstance(self.module, torch.jit.ScriptModule):
-                module = self.module.eval().cpu()
-                path = _export_torchscript(module, example, Path(path))
-            else:
-                path = export_onnx(module, example, path)
+            path, parity = export_checked(module, data.x_test, path, exporter)
+        except ParityError:
+            raise
         except Exception as e:
             raise EdgeKDError(
                 f"teacher '{self.spec}' could not be exported to ONNX ({first_line(e)}); "
                 "export it yourself and pass the .onnx file as --teacher"
             ) from None
-        parity = check_parity(module, path, data.x_test)
         return path, {**parity.to_dict(), "source": "exported from PyTorch"}
 
     def onnx_model(self, data: DataBundle) -> tuple[onnx.ModelProto, dict]:

@@ -44,8 +44,8 @@ import torch
 from torch import nn
 
 from edgekd.data import DataBundle
-from edgekd.distill.students import build_module, check_forward, first_line, standardized
-from edgekd.errors import EdgeKDError
+from edgekd.distill.students import build_module, check_forward, standardized
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.loading import (
     TORCHSCRIPT_SUFFIXES,
     WEIGHT_SUFFIXES,

@@ -12,8 +12,7 @@ import onnx
 import torch
 
 from edgekd.data import DataBundle
-from edgekd.distill.students import first_line
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.teachers.kinds import Teacher, to_logits
 from edgekd.teachers.onnx_graph import normalize, static_input_dims
 
