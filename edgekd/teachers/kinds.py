@@ -108,11 +108,11 @@ class TorchTeacher(Teacher):
 
     def export(self, path: str | Path, data: DataBundle) -> tuple[Path, dict]:
         """export_checked (atomic, one file, parity against the PyTorch teacher)."""
-        from edgekd.export import export_checked, export_onnx
+        from edgekd.export import export_checked, export_onnx, export_torchscript
 
         module, exporter = _ScoresOnly(self.module).eval().cpu(), export_onnx
         if isinstance(self.module, torch.jit.ScriptModule):
-            module, exporter = self.module.eval().cpu(), _export_torchscript
+            module, exporter = self.module.eval().cpu(), export_torchscript
         try:
             path, parity = export_checked(module, data.x_test, path, exporter)
         except ParityError:
@@ -130,28 +130,6 @@ class TorchTeacher(Teacher):
             model = onnx.load(str(path))
         normalized, _ = normalize(model, Path(self.spec), len(data.input_shape))
         return normalized, parity
-
-
-def _export_torchscript(module: nn.Module, example: torch.Tensor, path: Path) -> Path:
-    """torch.export (the default exporter) cannot trace TorchScript; the TorchScript-based
-    exporter can. Same contract as export_onnx: one file, dynamic batch, checker passed."""
-    import warnings
-
-    from edgekd.export import INPUT_NAME, OUTPUT_NAME
-
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module,
-            (example,),
-            str(tmp),
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            dynamo=False,
-        )
-        onnx.checker.check_model(str(tmp), full_check=True)
-    return path
 
 
 class _ScoresOnly(nn.Module):
