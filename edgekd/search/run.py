@@ -110,7 +110,7 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
             "which has no layers to hook; search without hints"
         )
     budget, data = budget_of(base), data_of(base)
-    base, notes = with_recipes(base, data)  # "auto" student / no teacher: the data's recipe
+    base, notes = with_recipes(base, data)  # "auto" student / no teacher: the data's default models
     students = settings.space["student"]
     named = tuple(base.student if c == AUTO else c for c in students.choices or ())
     settings.space["student"] = dataclasses.replace(students, choices=named)

@@ -1,4 +1,5 @@
-"""ONNX teachers: any framework's classifier (Keras, scikit-learn via skl2onnx...) as a teacher.
+"""The graph side of ONNX teachers (any framework's classifier: Keras, scikit-learn via
+skl2onnx...): checks, normalization and ensemble composition; `OnnxTeacher` runs the result.
 
 A user's ONNX file is checked at the door (it parses, passes onnx.checker, loads in
 onnxruntime, takes one float input of the data's shape) and then *normalized* in memory into
