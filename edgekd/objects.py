@@ -197,7 +197,7 @@ def record(obj: Any, data=None) -> dict:
 
 
 @dataclass
-class Inputs:
+class GivenInputs:
     """The run's config (strings) and the loaders' view of it (objects in place)."""
 
     cfg: CompressConfig
@@ -252,7 +252,7 @@ def resolve_inputs(
     data: Any = None,
     transfer: Any = None,
     **options: Any,
-) -> Inputs:
+) -> GivenInputs:
     """Validate options by the CLI's config model, and set objects apart from strings.
 
     `cfg`: a CompressConfig, a config file path (as `--config`), or None (defaults).
@@ -280,4 +280,4 @@ def resolve_inputs(
                 objects[name] = value
     run_cfg = resolve_values(base, **labels, **options)  # labels: flat names, merged per section
     loading = run_cfg.with_flat(**objects)  # no validation: objects stay as they are
-    return Inputs(run_cfg, loading, objects, getattr(base, "notices", []))
+    return GivenInputs(run_cfg, loading, objects, getattr(base, "notices", []))

@@ -61,7 +61,7 @@ from edgekd.search.study import (
     study_attrs,
     trial_rows,
 )
-from edgekd.search.teacher import TEACHER_KEYS, families, prepare_teacher
+from edgekd.search.teacher import TEACHER_KEYS, families, search_teacher_onnx
 
 
 @dataclass
@@ -98,7 +98,7 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
-    from edgekd.recipes import AUTO
+    from edgekd.default_models import AUTO
     from edgekd.stages.adapters import teacher_of
     from edgekd.stages.inputs import print_notes, read_inputs
 
@@ -110,7 +110,7 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
             "edgekd search does not take --hint: trials learn from the search's teacher.onnx, "
             "which has no layers to hook; search without hints"
         )
-    read = read_inputs(base, console)  # "auto" student / no teacher: the data's recipe
+    read = read_inputs(base, console)  # "auto" student / no teacher: the data's default models
     base, budget, data = read.cfg, read.budget, read.data
     students = settings.space["student"]
     named = tuple(base.student.name if c == AUTO else c for c in students.choices or ())
@@ -164,7 +164,7 @@ def _open_study(base, settings, data, budget, out: Path, name: str, storage, con
     )
     with locked(out / ".search.lock"):
         joining = study_attrs(store, name)
-        teacher_info = prepare_teacher(
+        teacher_info = search_teacher_onnx(
             base, data, out, console, (joining or {}).get("teacher_sha256")
         )
         # once for the study, not once per trial: a weak teacher stops the search here

@@ -12,10 +12,10 @@ from edgekd.bench.budgets import Budget, load_budget
 from edgekd.config import CompressConfig
 from edgekd.data import DataBundle, load_data
 from edgekd.data.labels import notice as label_notice
-from edgekd.distill.teachers import load_teacher
+from edgekd.default_models import resolve_models
 from edgekd.distill.trainer import TrainConfig
 from edgekd.prune import PruneSpec
-from edgekd.recipes import resolve_models
+from edgekd.teachers import load_teacher
 
 
 def train_config(cfg: CompressConfig, epochs: int | None) -> TrainConfig:

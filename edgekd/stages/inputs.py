@@ -16,7 +16,7 @@ from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.data.transfer import load_transfer
 from edgekd.distill.augment import resolve_augment
-from edgekd.objects import Inputs as GivenInputs
+from edgekd.objects import GivenInputs
 from edgekd.stages.adapters import budget_of, data_of, with_recipes
 from edgekd.stages.models import Models, build_models
 

@@ -24,7 +24,7 @@ class Models:
 
     student: nn.Module
     initial: nn.Module  # the student's initial weights: the baseline and kd-search start here
-    teacher: Any  # edgekd.distill.teachers.Teacher, not yet trained
+    teacher: Any  # edgekd.teachers.Teacher, not yet trained
     hints: Any  # FitNets hint loss, or None
 
 

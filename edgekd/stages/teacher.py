@@ -17,11 +17,11 @@ from edgekd.atomic import write_text_atomic
 from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.distill.recipe import check_teacher
-from edgekd.distill.teachers import NO_GRAPH, TeacherInfo, member_checkpoints, prepare_teacher
 from edgekd.measure import Artifact
 from edgekd.stages.adapters import train_config
 from edgekd.stages.base import DATA, TRAIN, StageResult, checkpoint_path, stage
 from edgekd.stages.context import RunContext
+from edgekd.teachers import NO_GRAPH, TeacherInfo, member_checkpoints, train_and_measure
 
 # "student": the student is built first, so its random draws precede the teacher's.
 FIELDS = (*DATA, *TRAIN, "student", "teacher", "distill.temperature")
@@ -49,7 +49,7 @@ class TeacherResult(StageResult):
         return None if self.path else self.info.test_accuracy
 
 
-def prepare(
+def train_and_export(
     cfg: CompressConfig,
     teacher: Any,
     data: DataBundle,
@@ -58,9 +58,9 @@ def prepare(
     checkpoint: Path | None = None,
 ) -> TeacherResult:
     """Train (when it is a recipe) and export `teacher` to `path`: the stage's work, also used
-    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `prepare_teacher`."""
+    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `train_and_measure`."""
     train = train_config(cfg, cfg.teacher.epochs)
-    info = prepare_teacher(teacher, data, train, console, checkpoint)
+    info = train_and_measure(teacher, data, train, console, checkpoint)
     teacher_path, parity = teacher.export(path, data)
     return TeacherResult(teacher, info, teacher_path, parity)
 
@@ -83,7 +83,7 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
         return None
     parity = json.loads(checkpoint.with_suffix(".json").read_text())
     train = train_config(ctx.cfg, ctx.cfg.teacher.epochs)
-    info = prepare_teacher(teacher, ctx.data, train, ctx.console, checkpoint)
+    info = train_and_measure(teacher, ctx.data, train, ctx.console, checkpoint)
     path = ctx.run_dir / "teacher.onnx" if parity.get("source") != NO_GRAPH else None
     return _checked(ctx, TeacherResult(teacher, info, path, parity))
 
@@ -92,7 +92,7 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
 def run(ctx: RunContext, teacher: Any) -> TeacherResult:
     checkpoint = checkpoint_path(ctx, "teacher")
     path = ctx.run_dir / "teacher.onnx"
-    result = prepare(ctx.cfg, teacher, ctx.data, path, ctx.console, checkpoint)
+    result = train_and_export(ctx.cfg, teacher, ctx.data, path, ctx.console, checkpoint)
     if checkpoint is not None:  # what `restore` needs besides the checkpoints
         write_text_atomic(checkpoint.with_suffix(".json"), json.dumps(result.parity, default=str))
     return _checked(ctx, result)
