@@ -38,6 +38,8 @@ from edgekd.quantize.core import (
 from edgekd.quantize.data import check_array
 from edgekd.quantize.guard import accuracy_guard
 from edgekd.quantize.nodes import count_int8_nodes, matmul_heavy, thin_convs
+from edgekd.quantize.spec import check_spec
+from edgekd.second_runtime import second_opinion
 
 PROBE_SAMPLES = 64  # samples used to rank layer sensitivity
 
@@ -149,6 +151,8 @@ def choose_quantization(
         plan = _plan(mode, quantizer, config, calibration_samples)
         shared = (work, fp32_acc, fp32_size, max_accuracy_drop, val_x, val_y, probe, guard_tries)
         candidates = [_build(quantizer, n, m, cfg, *shared, guarded) for n, m, cfg in plan]
+        for cand, (_, _, cfg) in zip(candidates, plan, strict=True):
+            _check_spec(quantizer, cand, cfg, val_x, val_y)
 
         built = [c for c in candidates if c.path is not None]
         feeds = {quantizer.spec.name: val_x[:1]}
@@ -157,8 +161,9 @@ def choose_quantization(
             _judge(c, max_accuracy_drop, min_speedup)
 
         shipped, path, reason, written, written_path = _decide(
-            candidates, built, baseline, Path(out_path), max_accuracy_drop, threads, keep_best
-        )
+            candidates, built, baseline, Path(out_path), max_accuracy_drop, threads, keep_best,
+            val_x,
+        )  # fmt: skip
         for c in candidates:
             c.path = None  # the temporary files are gone after this block
         baseline.path = fp32_path
@@ -226,13 +231,14 @@ def _decide(
     max_accuracy_drop: float,
     threads: int,
     keep_best: bool,
+    val_x: np.ndarray,
 ) -> tuple[str, Path | None, str, str | None, Path | None]:
-    """(shipped, path, reason, written, written_path): the fastest qualified candidate is copied
-    to `out_path`; none qualified: fp32 ships (and with `keep_best` the best rejected one is
-    still written, for comparison)."""
+    """(shipped, path, reason, written, written_path): the fastest qualified candidate that a
+    second runtime agrees with is copied to `out_path`; none: fp32 ships (and with `keep_best`
+    the best rejected one is still written, for comparison)."""
     winners = sorted((c for c in candidates if c.qualified), key=lambda c: c.p50_ms)
-    if winners:
-        best = winners[0]
+    best = next((c for c in winners if _second_runtime_agrees(c, val_x)), None)
+    if best is not None:
         ship(best.path, out_path)
         reason = (
             f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
@@ -252,6 +258,37 @@ def _decide(
     written_path = ship(kept.path, out_path)
     reason += f"; {kept.name} is written to {written_path.name} for comparison only"
     return "fp32", None, reason, kept.name, written_path
+
+
+def _second_runtime_agrees(c: Candidate, val_x: np.ndarray) -> bool:
+    """Before a candidate ships, tract runs it on the validation split. When it predicts
+    otherwise than onnxruntime (edgekd.numerics' tolerance), the accuracy measured here is not a
+    property of the file but of this host's kernels, so it does not ship and the next one is
+    tried. A file tract cannot run (QOperator's com.microsoft ops) or a missing tract is no
+    evidence either way: the candidate ships as before and the reason is recorded."""
+    c.second_runtime = second_opinion(c.path, val_x, onnx_logits(c.path, val_x))
+    if c.second_runtime.get("agrees", True):
+        return True
+    c.qualified = False
+    same = round(c.second_runtime["agreement"] * c.second_runtime["n"])
+    c.why_not = (
+        f"tract disagrees with onnxruntime on this host ({same} of {c.second_runtime['n']} "
+        f"validation predictions equal, logits up to {c.second_runtime['max_logit_steps']:.1f} "
+        "8-bit steps apart)"
+    )
+    return False
+
+
+def _check_spec(
+    quantizer: Quantizer, c: Candidate, cfg: QuantConfig | None, val_x: np.ndarray, val_y
+) -> None:
+    """Spec numerics of a built int8 candidate; a failure there is recorded, not fatal."""
+    if c.path is None or c.mode not in ("int8", "dynamic"):
+        return
+    try:
+        check_spec(quantizer, c, cfg, c.path, val_x, val_y)
+    except Exception as e:  # e.g. an operator onnx.reference lacks: say so, keep the candidate
+        c.spec_path = f"not checked: {str(e).splitlines()[0][:200]}"
 
 
 def best_rejected(built: list[Candidate], max_drop: float) -> Candidate | None:
