@@ -23,7 +23,11 @@ def run_compress(directory: Path, *flags: str, **config) -> tuple[Path, Result]:
     cfg = {**TINY, "out": str(directory / "run"), **config}
     path = directory / "run.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    return directory / "run", CliRunner().invoke(main, ["compress", "--config", str(path), *flags])
+    result = CliRunner().invoke(main, ["compress", "--config", str(path), *flags])
+    run_dir = directory / "run"
+    if result.exit_code in (0, 1) and (run_dir / "report.json").is_file():
+        check_shipped_with_tract(run_dir)  # every shipped file: tract predicts what ort does
+    return run_dir, result
 
 
 def write_table(path: Path, ids=(0, 1, 2), rows: int = 60) -> Path:

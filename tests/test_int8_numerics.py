@@ -98,6 +98,31 @@ def conv_net(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def mlp(tmp_path_factory) -> Path:
+    """MatMul 64->128, Relu, MatMul 128->10; weights drawn from seed 0."""
+    rng = np.random.default_rng(0)
+    weights = {"w1": rng.normal(0, 0.3, (64, 128)), "w2": rng.normal(0, 0.1, (128, 10))}
+    node = helper.make_node
+    graph = helper.make_graph(
+        [
+            node("Flatten", ["x"], ["f"]),
+            node("MatMul", ["f", "w1"], ["h"]),
+            node("Relu", ["h"], ["r"]),
+            node("MatMul", ["r", "w2"], ["y"]),
+        ],
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
+        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in weights.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path_factory.mktemp("numerics") / "mlp.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
 def _fast_int8(monkeypatch) -> None:
     """Every candidate times 2x faster than fp32, so shipping hinges on numerics alone."""
 
@@ -146,6 +171,17 @@ def test_host_dependent_flag_follows_the_kernels(conv_net, digits, tmp_path, con
         assert cand.spec_max_steps > MAX_STEPS
     else:
         assert cand.spec_agreement == 1 and cand.spec_accuracy == cand.accuracy
+
+
+@needs_saturation
+def test_dynamic_int8_is_checked_by_the_reference_evaluator(mlp, digits, tmp_path):
+    x, y = digits  # dynamic int8 without reduce_range: MatMulInteger's u8 x s8 sums saturate
+    choice = choose_quantization(
+        mlp, tmp_path / "q.onnx", calibration=x[:300], val_x=x, val_y=y, mode="dynamic", runs=5
+    )
+    (cand,) = choice.candidates
+    assert cand.spec_path.startswith("onnx.reference") and cand.host_dependent
+    assert cand.spec_agreement < 1 and cand.spec_max_steps > MAX_STEPS
 
 
 @needs_saturation

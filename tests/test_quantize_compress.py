@@ -79,4 +79,3 @@ def test_fp32_ships_and_best_candidate_is_measured_beside_it(tmp_path, monkeypat
     assert "## Quantization" in md and "too slow (file kept)" in md
     assert all(f"| {c['name']} |" in md for c in quant["candidates"])
     assert "quantization candidates" in result.output and quant["written"] in result.output
-    assert check_shipped_with_tract(run_dir) is None  # fp32 ships: tract runs it

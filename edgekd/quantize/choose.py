@@ -2,8 +2,11 @@
 
 A candidate ships only when it is both accurate enough (top-1 drop vs fp32 within tolerance on
 held-out data) and measurably faster than fp32 (p50 at batch 1, timed interleaved with fp32 in
-one `compare_latency` call, so host drift cancels out of the ratio). Otherwise fp32 ships and
-the reason says which condition every candidate missed.
+one `compare_latency` call, so host drift cancels out of the ratio), and tract, a second
+runtime, predicts on the validation split what onnxruntime predicts. Otherwise fp32 ships and
+the reason says which condition every candidate missed. Every int8 candidate is also run by
+the ONNX spec's semantics (quantize/spec.py): `host_dependent` marks those whose figures here
+are this host's kernels', not the file's.
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ these candidates on that host:
   float layers) run as above; measured, the twin's host run equals the QOperator file's.
 - dynamic: MatMulInteger/ConvInteger are also the host's kernels with optimisations off;
   onnx.reference computes them in exact int32 numpy, and dynamic candidates are built only for
-  MatMul-heavy models, where that is quick.
+  MatMul-heavy models, where that is quick. On a random-weight MLP (dynamic, no reduce_range)
+  tract equalled onnx.reference bit for bit while the host, optimisations on or off, flipped
+  0.11% of 1,797 digits.
 """
 
 from __future__ import annotations
