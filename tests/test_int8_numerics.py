@@ -26,6 +26,8 @@ from edgekd.bench.latency import LatencyStats
 from edgekd.evaluate import onnx_logits
 from edgekd.numerics import MAX_STEPS, compare_logits
 from edgekd.quantize import QuantConfig, choose_quantization, quantize_model
+from edgekd.quantize.table import HEADERS as TABLE_HEADERS
+from edgekd.quantize.table import candidate_rows, why_lines
 from edgekd.second_runtime import tract_logits
 
 
@@ -176,9 +178,11 @@ def test_host_dependent_flag_follows_the_kernels(conv_net, digits, tmp_path, con
 @needs_saturation
 def test_dynamic_int8_is_checked_by_the_reference_evaluator(mlp, digits, tmp_path):
     x, y = digits  # dynamic int8 without reduce_range: MatMulInteger's u8 x s8 sums saturate
+    no_rr = QuantConfig(per_channel=False, reduce_range=False)  # onnxruntime's own defaults
     choice = choose_quantization(
-        mlp, tmp_path / "q.onnx", calibration=x[:300], val_x=x, val_y=y, mode="dynamic", runs=5
-    )
+        mlp, tmp_path / "q.onnx", calibration=x[:300], val_x=x, val_y=y, mode="dynamic",
+        config=no_rr, runs=5,
+    )  # fmt: skip
     (cand,) = choice.candidates
     assert cand.spec_path.startswith("onnx.reference") and cand.host_dependent
     assert cand.spec_agreement < 1 and cand.spec_max_steps > MAX_STEPS
@@ -205,7 +209,12 @@ def test_candidate_tract_disagrees_with_is_not_shipped(conv_net, digits, tmp_pat
     assert choice.shipped == "fp32" and not out.exists()
     assert cand.second_runtime["agrees"] is False
     assert "tract disagrees" in cand.why_not and "tract disagrees" in choice.reason
-    assert choice.to_dict()["candidates"][0]["verdict"].startswith("host-dependent numerics")
+    quant = choice.to_dict()
+    assert quant["candidates"][0]["verdict"] == "tract disagrees"
+    row = candidate_rows(quant)[1]
+    assert row[TABLE_HEADERS.index("numerics")] == "host-dependent"
+    why = why_lines(quant)
+    assert any(line.startswith(f"{cand.name}: host-dependent numerics") for line in why)
 
 
 def test_candidate_tract_agrees_with_ships(conv_net, digits, tmp_path, monkeypatch):

@@ -105,14 +105,15 @@ def _clean(obj):
 
 def verdict(c: Candidate, shipped: str, written: str | None = None) -> str:
     """One or two words for a table cell; `why_not` has the sentence."""
-    numerics = ["host-dependent numerics"] if c.host_dependent else []
-    if c.name == shipped or (c.qualified and c.mode != "fp32"):
-        return ", ".join(["shipped" if c.name == shipped else "qualified", *numerics])
+    if c.name == shipped:
+        return "shipped"
     if c.mode == "fp32":
         return "baseline"
+    if c.qualified:
+        return "qualified"
     if c.path is None and math.isnan(c.p50_ms):
         return "failed"
-    words = [*numerics, *(["tract disagrees"] if "tract" in c.why_not else [])]
+    words = ["tract disagrees"] if "tract" in c.why_not else []
     if c.accuracy_drop > 0 and "accuracy" in c.why_not:
         words.append("inaccurate")
     if "fp32 (p50" in c.why_not:

@@ -11,13 +11,14 @@ from rich.table import Table
 HEADERS = [
     "candidate",
     "accuracy",
-    "spec acc",
     "retention",
     "p50 ms",
     "p50/fp32",
     "size/fp32",
     "int8/float nodes",
     "kept in float",
+    "spec acc",
+    "numerics",
     "verdict",
 ]
 RIGHT = {"accuracy", "spec acc", "retention", "p50 ms", "p50/fp32", "size/fp32", "int8/float nodes"}
@@ -35,18 +36,27 @@ def _kept(names: list[str]) -> str:
     return f"{names[0]}, {names[1]} +{len(names) - 2} more"
 
 
+def numerics(c: dict) -> str:
+    """ "host-dependent" when this host's kernels and the ONNX spec disagree, "spec" when they
+    agree, "-" when not checked (fp32, fp16, or a spec run that failed)."""
+    if c.get("host_dependent"):
+        return "host-dependent"
+    return "spec" if c.get("spec_agreement") is not None else "-"
+
+
 def candidate_row(c: dict) -> list[str]:
     built = c.get("p50_ms") is not None or c.get("mode") == "fp32"
     return [
         c["name"],
         _num(c.get("accuracy"), "{:.4f}"),
-        _num(c.get("spec_accuracy"), "{:.4f}"),
         _num(c.get("retention"), "{:.2%}"),
         _num(c.get("p50_ms"), "{:.4f}"),
         _num(c.get("latency_ratio_vs_fp32"), "{:.2f}"),
         _num(c.get("size_ratio_vs_fp32"), "{:.2f}"),
         f"{c['int8_nodes']}/{c['float_compute_nodes']}" if built else "-",
         _kept(c.get("float_nodes_kept") or []),
+        _num(c.get("spec_accuracy"), "{:.4f}"),
+        numerics(c),
         c.get("verdict", ""),
     ]
 
@@ -63,9 +73,9 @@ def caption(quant: dict) -> str:
         f"{lat['runs']} runs, all candidates interleaved. retention = accuracy / fp32 accuracy "
         f"(tolerance {quant['max_accuracy_drop'] * 100:.2f} points). int8/float nodes: compute "
         f"nodes onnxruntime runs in int8 / in float after its graph optimizations. spec acc = the "
-        f"same file by the ONNX spec's semantics (int8 only); host-dependent numerics = this "
+        f"same file by the ONNX spec's semantics (int8 only); numerics: host-dependent = this "
         f"host's kernels and the spec disagree (a prediction flips or a logit moves more than "
-        f"1.5 8-bit steps), so the accuracy is this host's, not a device's."
+        f"1.5 8-bit steps), so the accuracy is this host's, not a device's; spec = they agree."
     )
 
 
@@ -92,7 +102,7 @@ def rich_table(quant: dict, title: str | None = None) -> Table:
     table = Table(title=title or "quantization candidates", caption=caption(quant))
     for h in HEADERS:
         justify = "right" if h in RIGHT else "left"
-        table.add_column(h, justify=justify, no_wrap=h in ("candidate", "verdict"))
+        table.add_column(h, justify=justify, no_wrap=h in ("candidate", "numerics", "verdict"))
     for row in candidate_rows(quant):
         table.add_row(*row, style="bold green" if row[0] == quant["shipped"] else None)
     return table
