@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from edgekd.errors import first_line
 from edgekd.numerics import compare_logits
 
 MS_DOMAIN = "com.microsoft"
@@ -57,7 +58,7 @@ def tract_logits(path: str | Path, x: np.ndarray, *, batch_size: int = 512) -> n
             for i in range(0, len(x), batch_size)
         ]
     except tract.TractError as e:
-        raise Unavailable(f"tract could not run {path.name}: {str(e).splitlines()[0]}") from e
+        raise Unavailable(f"tract could not run {path.name}: {first_line(e)}") from e
     return np.concatenate(outs)
 
 

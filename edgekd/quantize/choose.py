@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 
 from edgekd.bench.latency import compare_latency
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.evaluate import onnx_accuracy, onnx_logits
 from edgekd.quantize.candidates import Candidate, QuantizationChoice
 from edgekd.quantize.config import (
@@ -291,7 +291,7 @@ def _check_spec(
     try:
         check_spec(quantizer, c, cfg, c.path, val_x, val_y)
     except Exception as e:  # e.g. an operator onnx.reference lacks: say so, keep the candidate
-        c.spec_path = f"not checked: {str(e).splitlines()[0][:200]}"
+        c.spec_path = f"not checked: {first_line(e)}"
 
 
 def best_rejected(built: list[Candidate], max_drop: float) -> Candidate | None:
@@ -355,7 +355,7 @@ def _build(
             cand.float_nodes_kept, cand.guard_history = result.kept, result.history
         nodes = count_int8_nodes(path)
     except Exception as e:  # one broken variant must not stop the others from being measured
-        cand.why_not = f"could not be built or run: {str(e).splitlines()[0][:200]}"
+        cand.why_not = f"could not be built or run: {first_line(e)}"
         return cand
     cand.path = path
     cand.accuracy, cand.accuracy_drop = acc, fp32_acc - acc
