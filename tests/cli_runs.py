@@ -49,7 +49,7 @@ def check_shipped_with_tract(run_dir: Path) -> str | None:
     from edgekd.config import resolve_config
     from edgekd.evaluate import onnx_logits
     from edgekd.second_runtime import Unavailable, shipped_line, tract_logits
-    from edgekd.stages.context import data_of
+    from edgekd.stages.adapters import data_of
 
     report = json.loads((run_dir / "report.json").read_text())
     final = next(a for a in report["artifacts"] if a["name"] == report["final"])

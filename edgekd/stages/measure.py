@@ -13,13 +13,10 @@ from edgekd.data.labels import stamp_onnx
 from edgekd.evaluate import onnx_logits
 from edgekd.measure import Artifact, measure_artifacts
 from edgekd.second_runtime import second_opinion
-from edgekd.stages.base import DATA_FIELDS, StageResult, stage
+from edgekd.stages.base import DATA, StageResult, stage
 from edgekd.stages.context import RunContext
 
-FIELDS = (
-    *DATA_FIELDS, "budget", "max_latency_ms", "max_memory_mb", "max_size_kb", "min_retention",
-    "latency_runs",
-)  # fmt: skip
+FIELDS = (*DATA, "budget")
 
 
 @dataclass
@@ -58,7 +55,7 @@ def run(
         ctx.data,
         threads=ctx.threads,
         batch=ctx.budget.batch,
-        runs=ctx.cfg.latency_runs,
+        runs=ctx.cfg.budget.latency_runs,
         reference=reference,
     )
     final_row = next(m for m in rows if m["name"] == final)
