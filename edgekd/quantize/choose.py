@@ -155,8 +155,6 @@ def choose_quantization(
         plan = _plan(mode, quantizer, config, calibration_samples)
         shared = (work, fp32_acc, fp32_size, max_drop, val_x, val_y, probe, guard_tries)
         candidates = [_build(quantizer, n, m, cfg, *shared, guarded) for n, m, cfg in plan]
-        for cand, (_, _, cfg) in zip(candidates, plan, strict=True):
-            _check_spec(quantizer, cand, cfg, val_x, val_y)
 
         built = [c for c in candidates if c.path is not None]
         feeds = {quantizer.spec.name: val_x[:1]}
@@ -362,6 +360,7 @@ def _build(
     cand.size_bytes = path.stat().st_size
     cand.size_ratio_vs_fp32 = cand.size_bytes / fp32_size
     cand.int8_nodes, cand.float_compute_nodes = nodes["int8"], nodes["float"]
+    _check_spec(quantizer, cand, cfg, val_x, val_y)
     return cand
 
 
