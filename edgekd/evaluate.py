@@ -9,8 +9,11 @@ import numpy as np
 from edgekd.bench.latency import make_session
 
 
-def onnx_logits(path: str | Path, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
-    session = make_session(path, threads=0)
+def onnx_logits(
+    path: str | Path, x: np.ndarray, *, batch_size: int = 512, optimize: bool = True
+) -> np.ndarray:
+    """onnxruntime's first output on `x`; `optimize=False`: graph optimisations off."""
+    session = make_session(path, threads=0, optimize=optimize)
     name = session.get_inputs()[0].name
     outs = [
         session.run(None, {name: x[i : i + batch_size].astype(np.float32)})[0]

@@ -14,6 +14,7 @@ from edgekd.cli import main
 from edgekd.config import resolve_config
 from edgekd.errors import EdgeKDError
 from edgekd.models import create_model
+from tests.cli_runs import check_shipped_with_tract
 
 FAST = {"epochs": 3, "latency_runs": 10, "quantize": "none"}
 
@@ -31,6 +32,7 @@ def _report(run):
     assert not [n for n in names if n.startswith(".") or ".tmp" in n]
     for a in report["artifacts"]:
         ort.InferenceSession(str(run / a["path"]))
+    assert check_shipped_with_tract(run) is None  # float students: tract runs them
     return report
 
 

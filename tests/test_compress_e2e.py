@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from edgekd.cli import main
 from edgekd.config import resolve_config
-from tests.cli_runs import run_compress
+from tests.cli_runs import check_shipped_with_tract, run_compress
 
 ARTIFACT_KEYS = {
     "name", "path", "precision", "size_bytes", "params", "macs", "accuracy", "retention",
@@ -60,6 +60,12 @@ def test_report_json_follows_the_contract(run):
     assert report["parity"]["student"]["top1_agreement"] >= 0.999
     md = (run_dir / "report.md").read_text()
     assert all(n in md for n in names)
+
+
+def test_shipped_file_agrees_with_tract_on_the_test_split(run):
+    skipped = check_shipped_with_tract(run[0])
+    if skipped:
+        pytest.skip(f"tract cannot load the shipped format: {skipped}")
 
 
 def test_saved_config_reproduces_the_run(run):

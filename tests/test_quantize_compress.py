@@ -13,7 +13,7 @@ import onnxruntime as ort
 import edgekd.quantize.choose as choose_mod
 from edgekd.bench.latency import LatencyStats
 from edgekd.quantize import count_int8_nodes
-from tests.cli_runs import run_compress
+from tests.cli_runs import check_shipped_with_tract, run_compress
 
 
 def _compress(tmp_path, *flags: str):
@@ -47,6 +47,9 @@ def test_int8_ships_iff_it_qualifies_and_flags_reach_the_candidate(tmp_path):
         assert "for comparison only" in quant["reason"]
     md = (run_dir / "report.md").read_text()
     assert "| int8-qop-u8s8-pc-rr-percentile |" in md and "int8/float nodes" in md
+    assert cand["spec_path"].startswith("its QDQ twin") and cand["spec_accuracy"] > 0
+    skipped = check_shipped_with_tract(run_dir)  # a shipped QOperator file: the report says so
+    assert (skipped is not None) == (report["final"] == "student-int8")
 
 
 def test_fp32_ships_and_best_candidate_is_measured_beside_it(tmp_path, monkeypatch):

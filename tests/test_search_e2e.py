@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from edgekd.cli import main
 from edgekd.config import resolve_config
+from tests.cli_runs import check_shipped_with_tract
 
 optuna = pytest.importorskip("optuna")
 
@@ -126,6 +127,8 @@ def test_best_yaml_reproduces_the_final_run(searched):
     assert second["final"] == first["final"]
     acc = {r["name"]: r["accuracy"] for r in second["artifacts"]}
     assert acc[second["final"]] == pytest.approx(summary["final"]["test_accuracy"], abs=0.02)
+    for run_dir in (out / "final", again):  # tract runs the shipped file, or the report says why
+        check_shipped_with_tract(run_dir)
 
 
 def test_resume_continues_the_study_and_replaces_a_killed_trial(searched):

@@ -65,11 +65,13 @@ class ColdStart:
 
 
 def make_session(
-    path: str | Path | bytes, threads: int = 1, *, arena: bool = True
+    path: str | Path | bytes, threads: int = 1, *, arena: bool = True, optimize: bool = True
 ) -> ort.InferenceSession:
     """One CPU session with a fixed intra-op thread count, so timings say which count they used.
 
     `threads=0` lets onnxruntime choose (for accuracy runs, where speed is not reported).
+    `optimize=False` turns every graph optimisation off: a QDQ graph then runs op by op as the
+    ONNX spec defines it (edgekd.quantize.spec), not through the host's fused int8 kernels.
     """
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
@@ -77,6 +79,8 @@ def make_session(
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.enable_cpu_mem_arena = arena
     opts.log_severity_level = 3
+    if not optimize:
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     model = path if isinstance(path, bytes) else str(path)
     return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
 

@@ -30,6 +30,13 @@ class Candidate:
     float_compute_nodes: int = 0
     config: dict | None = None
     guard_history: list[dict] = field(default_factory=list)
+    # int8 only (edgekd.quantize.spec): the same file by the ONNX spec's semantics
+    spec_accuracy: float = math.nan
+    spec_agreement: float = math.nan  # share of validation predictions equal to the host's
+    spec_max_steps: float = math.nan  # largest logit difference, 8-bit steps (edgekd.numerics)
+    spec_path: str = ""
+    host_dependent: bool = False  # host and spec disagree: the accuracy above is this host's
+    second_runtime: dict | None = None  # tract vs onnxruntime on validation, before shipping
     path: Path | None = None  # the built file (temporary; only the shipped one is copied out)
 
     @property
@@ -106,7 +113,7 @@ def verdict(c: Candidate, shipped: str, written: str | None = None) -> str:
         return "qualified"
     if c.path is None and math.isnan(c.p50_ms):
         return "failed"
-    words = []
+    words = ["tract disagrees"] if "tract" in c.why_not else []
     if c.accuracy_drop > 0 and "accuracy" in c.why_not:
         words.append("inaccurate")
     if "fp32 (p50" in c.why_not:

@@ -2,8 +2,11 @@
 
 A candidate ships only when it is both accurate enough (top-1 drop vs fp32 within tolerance on
 held-out data) and measurably faster than fp32 (p50 at batch 1, timed interleaved with fp32 in
-one `compare_latency` call, so host drift cancels out of the ratio). Otherwise fp32 ships and
-the reason says which condition every candidate missed.
+one `compare_latency` call, so host drift cancels out of the ratio), and tract, a second
+runtime, predicts on the validation split what onnxruntime predicts. Otherwise fp32 ships and
+the reason says which condition every candidate missed. Every int8 candidate is also run by
+the ONNX spec's semantics (quantize/spec.py): `host_dependent` marks those whose figures here
+are this host's kernels', not the file's.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from edgekd.quantize.core import (
 from edgekd.quantize.data import check_array
 from edgekd.quantize.guard import accuracy_guard
 from edgekd.quantize.nodes import count_int8_nodes, matmul_heavy, thin_convs
+from edgekd.quantize.spec import check_spec
+from edgekd.second_runtime import second_opinion
 
 PROBE_SAMPLES = 64  # samples used to rank layer sensitivity
 
@@ -158,7 +163,7 @@ def choose_quantization(
             _judge(c, max_drop, min_speedup)
 
         shipped, path, reason, written, written_path = _decide(
-            candidates, built, baseline, Path(out_path), max_drop, threads, keep_best
+            candidates, built, baseline, Path(out_path), max_drop, threads, keep_best, val_x
         )
         for c in candidates:
             c.path = None  # the temporary files are gone after this block
@@ -227,13 +232,14 @@ def _decide(
     max_accuracy_drop: float,
     threads: int,
     keep_best: bool,
+    val_x: np.ndarray,
 ) -> tuple[str, Path | None, str, str | None, Path | None]:
-    """(shipped, path, reason, written, written_path): the fastest qualified candidate is copied
-    to `out_path`; none qualified: fp32 ships (and with `keep_best` the best rejected one is
-    still written, for comparison)."""
+    """(shipped, path, reason, written, written_path): the fastest qualified candidate that a
+    second runtime agrees with is copied to `out_path`; none: fp32 ships (and with `keep_best`
+    the best rejected one is still written, for comparison)."""
     winners = sorted((c for c in candidates if c.qualified), key=lambda c: c.p50_ms)
-    if winners:
-        best = winners[0]
+    best = next((c for c in winners if _second_runtime_agrees(c, val_x)), None)
+    if best is not None:
         ship(best.path, out_path)
         reason = (
             f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
@@ -253,6 +259,37 @@ def _decide(
     written_path = ship(kept.path, out_path)
     reason += f"; {kept.name} is written to {written_path.name} for comparison only"
     return "fp32", None, reason, kept.name, written_path
+
+
+def _second_runtime_agrees(c: Candidate, val_x: np.ndarray) -> bool:
+    """Before a candidate ships, tract runs it on the validation split. When it predicts
+    otherwise than onnxruntime (edgekd.numerics' tolerance), the accuracy measured here is not a
+    property of the file but of this host's kernels, so it does not ship and the next one is
+    tried. A file tract cannot run (QOperator's com.microsoft ops) or a missing tract is no
+    evidence either way: the candidate ships as before and the reason is recorded."""
+    c.second_runtime = second_opinion(c.path, val_x, onnx_logits(c.path, val_x))
+    if c.second_runtime.get("agrees", True):
+        return True
+    c.qualified = False
+    same = round(c.second_runtime["agreement"] * c.second_runtime["n"])
+    c.why_not = (
+        f"tract disagrees with onnxruntime on this host ({same} of {c.second_runtime['n']} "
+        f"validation predictions equal, logits up to {c.second_runtime['max_logit_steps']:.1f} "
+        "8-bit steps apart)"
+    )
+    return False
+
+
+def _check_spec(
+    quantizer: Quantizer, c: Candidate, cfg: QuantConfig | None, val_x: np.ndarray, val_y
+) -> None:
+    """Spec numerics of a built int8 candidate; a failure there is recorded, not fatal."""
+    if c.path is None or c.mode not in ("int8", "dynamic"):
+        return
+    try:
+        check_spec(quantizer, c, cfg, c.path, val_x, val_y)
+    except Exception as e:  # e.g. an operator onnx.reference lacks: say so, keep the candidate
+        c.spec_path = f"not checked: {first_line(e)}"
 
 
 def best_rejected(built: list[Candidate], max_drop: float) -> Candidate | None:
@@ -323,6 +360,7 @@ def _build(
     cand.size_bytes = path.stat().st_size
     cand.size_ratio_vs_fp32 = cand.size_bytes / fp32_size
     cand.int8_nodes, cand.float_compute_nodes = nodes["int8"], nodes["float"]
+    _check_spec(quantizer, cand, cfg, val_x, val_y)
     return cand
 
 

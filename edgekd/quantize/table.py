@@ -17,9 +17,11 @@ HEADERS = [
     "size/fp32",
     "int8/float nodes",
     "kept in float",
+    "spec acc",
+    "numerics",
     "verdict",
 ]
-RIGHT = {"accuracy", "retention", "p50 ms", "p50/fp32", "size/fp32", "int8/float nodes"}
+RIGHT = {"accuracy", "spec acc", "retention", "p50 ms", "p50/fp32", "size/fp32", "int8/float nodes"}
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -34,6 +36,14 @@ def _kept(names: list[str]) -> str:
     return f"{names[0]}, {names[1]} +{len(names) - 2} more"
 
 
+def numerics(c: dict) -> str:
+    """ "host-dependent" when this host's kernels and the ONNX spec disagree, "spec" when they
+    agree, "-" when not checked (fp32, fp16, or a spec run that failed)."""
+    if c.get("host_dependent"):
+        return "host-dependent"
+    return "spec" if c.get("spec_agreement") is not None else "-"
+
+
 def candidate_row(c: dict) -> list[str]:
     built = c.get("p50_ms") is not None or c.get("mode") == "fp32"
     return [
@@ -45,6 +55,8 @@ def candidate_row(c: dict) -> list[str]:
         _num(c.get("size_ratio_vs_fp32"), "{:.2f}"),
         f"{c['int8_nodes']}/{c['float_compute_nodes']}" if built else "-",
         _kept(c.get("float_nodes_kept") or []),
+        _num(c.get("spec_accuracy"), "{:.4f}"),
+        numerics(c),
         c.get("verdict", ""),
     ]
 
@@ -60,7 +72,10 @@ def caption(quant: dict) -> str:
         f"Validation split; p50 at batch {lat['batch']}, {lat['threads']} thread(s), "
         f"{lat['runs']} runs, all candidates interleaved. retention = accuracy / fp32 accuracy "
         f"(tolerance {quant['max_accuracy_drop'] * 100:.2f} points). int8/float nodes: compute "
-        f"nodes onnxruntime runs in int8 / in float after its graph optimizations."
+        f"nodes onnxruntime runs in int8 / in float after its graph optimizations. spec acc = the "
+        f"same file by the ONNX spec's semantics (int8 only); numerics: host-dependent = this "
+        f"host's kernels and the spec disagree (a prediction flips or a logit moves more than "
+        f"1.5 8-bit steps), so the accuracy is this host's, not a device's; spec = they agree."
     )
 
 
@@ -70,6 +85,14 @@ def why_lines(quant: dict) -> list[str]:
     for c in quant["candidates"]:
         if c.get("why_not") and c["name"] != quant["shipped"]:
             lines.append(f"{c['name']}: {c['why_not']}")
+        if c.get("host_dependent"):
+            lines.append(
+                f"{c['name']}: host-dependent numerics: accuracy {c['accuracy']:.4f} here, "
+                f"{c['spec_accuracy']:.4f} by the spec ({c['spec_path']}); "
+                f"{c['spec_agreement']:.2%} of predictions equal"
+            )
+        elif c.get("spec_path", "").startswith("not checked"):
+            lines.append(f"{c['name']}: spec numerics {c['spec_path']}")
         if c.get("float_nodes_kept"):
             lines.append(f"{c['name']}: kept in float: {', '.join(c['float_nodes_kept'])}")
     return lines
@@ -79,7 +102,7 @@ def rich_table(quant: dict, title: str | None = None) -> Table:
     table = Table(title=title or "quantization candidates", caption=caption(quant))
     for h in HEADERS:
         justify = "right" if h in RIGHT else "left"
-        table.add_column(h, justify=justify, no_wrap=h in ("candidate", "verdict"))
+        table.add_column(h, justify=justify, no_wrap=h in ("candidate", "numerics", "verdict"))
     for row in candidate_rows(quant):
         table.add_row(*row, style="bold green" if row[0] == quant["shipped"] else None)
     return table

@@ -13,6 +13,7 @@ from typing import Any
 from edgekd.pages.html import CSS, dig, esc, fmt, generic_body, is_num, ms, render_value, rows_table
 from edgekd.pages.text import count_text, macs_cell, retention_text, size_text
 from edgekd.report import plots
+from edgekd.second_runtime import shipped_line, verdict_suffix
 
 # Keys with a dedicated place on the page; every other top-level key is an extra section.
 CORE_KEYS = ("edgekd_version", "host", "config", "artifacts", "final", "budget", "notes")
@@ -205,11 +206,16 @@ def _verdict(report: dict) -> str:
     budget = report.get("budget") if isinstance(report.get("budget"), dict) else {}
     ok = budget.get("ok")
     profile = esc(budget.get("profile", "?"))
-    if ok:
+    suffix = esc(verdict_suffix(report))
+    if ok and not suffix:
         return f"<span class=\"verdict pass\">budget '{profile}': all limits met</span>"
+    if ok:
+        return f"<span class=\"verdict fail\">budget '{profile}': all limits met{suffix}</span>"
     missed = [c.get("metric") for c in budget.get("checks") or [] if c.get("ok") is False]
     which = f" ({esc(', '.join(map(str, missed)))})" if missed else ""
-    return f"<span class=\"verdict fail\">budget '{profile}': a limit is MISSED{which}</span>"
+    return (
+        f"<span class=\"verdict fail\">budget '{profile}': a limit is MISSED{which}{suffix}</span>"
+    )
 
 
 def _setup_line(report: dict) -> str:
@@ -235,6 +241,7 @@ def render_html(report: dict) -> str:
         "<h2>Artifacts</h2>",
         artifact_table(report),
         f'<p class="muted">{_setup_line(report)}</p>',
+        *(f"<p>{esc(line)}</p>" for line in filter(None, [shipped_line(report)])),
         _figure(
             plots.pareto_svg,
             report,

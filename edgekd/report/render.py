@@ -11,6 +11,7 @@ from rich.table import Table
 from edgekd.atomic import write_text_atomic
 from edgekd.bench.table import host_line
 from edgekd.pages.text import count_text, macs_cell, md_table, retention_text, size_text
+from edgekd.second_runtime import shipped_line, verdict_suffix
 
 HEADERS = [
     "artifact",
@@ -63,7 +64,8 @@ def check_rows(report: dict) -> list[list[str]]:
 
 def _verdict(report: dict) -> str:
     b = report["budget"]
-    return f"budget '{b['profile']}': " + ("all limits met" if b["ok"] else "a limit is MISSED")
+    met = "all limits met" if b["ok"] else "a limit is MISSED"
+    return f"budget '{b['profile']}': {met}{verdict_suffix(report)}"
 
 
 def _teacher_md(t: dict) -> list[str]:
@@ -206,6 +208,7 @@ def render_markdown(report: dict) -> str:
         f"Latency: batch {lat['batch']}, {lat['threads']} thread(s), {lat['runs']} runs "
         f"after warm-up, models interleaved. Memory: peak of a fresh child process (VmHWM) "
         f"minus the bare runtime.",
+        *filter(None, [shipped_line(report)]),
         "## Budget checks",
         md_table(["metric", "value", "limit", "verdict"], check_rows(report)),
     ]

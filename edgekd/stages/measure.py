@@ -1,5 +1,7 @@
-"""Stage `measure`: every artifact's accuracy, latency, memory and size by onnxruntime, and the
-budget verdict on the one that ships."""
+"""Stage `measure`: every artifact's accuracy, latency, memory and size by onnxruntime, the
+budget verdict on the one that ships, and a second runtime's predictions on that one (tract,
+edgekd.second_runtime: its agreement is stated beside the verdict, which says when it
+disagrees)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from typing import Any
 
 from edgekd.bench.budgets import check_budget, metrics_from_result
 from edgekd.data.labels import stamp_onnx
+from edgekd.evaluate import onnx_logits
 from edgekd.measure import Artifact, measure_artifacts
+from edgekd.second_runtime import second_opinion
 from edgekd.stages.base import DATA, StageResult, stage
 from edgekd.stages.context import RunContext
 
@@ -55,5 +59,8 @@ def run(
         reference=reference,
     )
     final_row = next(m for m in rows if m["name"] == final)
+    shipped = next(a.path for a in artifacts if a.name == final)
+    x_test = ctx.data.x_test
+    final_row["second_runtime"] = second_opinion(shipped, x_test, onnx_logits(shipped, x_test))
     verdict = check_budget(ctx.budget, metrics_from_result(final_row, ctx.budget))
     return MeasureResult(rows, final, verdict)
