@@ -150,6 +150,11 @@ def main() -> None:
 @click.option("--max-memory-mb", type=float, help="Override the budget's added-memory limit.")
 @click.option("--max-size-kb", type=float, help="Override the budget's file-size limit.")
 @click.option("--min-retention", type=float, help="Require this accuracy retention.")
+@click.option(
+    "--target",
+    help="Processor class the verdict is for: host, arm64, x86-avx2, x86-vnni, cortex-m4, "
+    "cortex-m7 (default: the budget's).",
+)
 @click.option("--out", help="Run directory.")
 @click.option(
     "--ort/--no-ort",
@@ -281,6 +286,11 @@ def search(config_file, trials, timeout, epochs, final_epochs, storage, study_na
 @click.option("--max-memory-mb", type=float, help="Override the budget's added-memory limit.")
 @click.option("--max-size-kb", type=float, help="Override the budget's file-size limit.")
 @click.option("--min-retention", type=float, help="Retention limit (not measured by bench).")
+@click.option(
+    "--target",
+    help="Processor class the verdict is for: host, arm64, x86-avx2, x86-vnni, cortex-m4, "
+    "cortex-m7 (default: the budget's).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print report.json-style JSON.")
 def bench(models, **options) -> None:
     """Measure ONNX/ORT models on onnxruntime CPU; exit 1 when a budget limit is missed."""

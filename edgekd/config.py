@@ -137,6 +137,9 @@ class CompressConfig(BaseModel):
     max_memory_mb: float | None = Field(None, gt=0)
     max_size_kb: float | None = Field(None, gt=0)
     min_retention: float | None = Field(None, gt=0)
+    target: str | None = Field(
+        None, description="processor class the verdict is for (edgekd profiles); None: the budget's"
+    )
     latency_runs: int = Field(300, ge=10)
     out: str = "runs/default"
     ort: bool = Field(

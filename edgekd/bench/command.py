@@ -107,6 +107,7 @@ def run_bench(
     max_size_kb: float | None = None,
     max_activation_kb: float | None = None,
     min_retention: float | None = None,
+    target: str | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Measure `models`, check the budget (if any), print table or JSON; (result, exit code)."""
     from edgekd.bench.run import benchmark_many
@@ -118,6 +119,7 @@ def run_bench(
         "max_size_kb": max_size_kb,
         "max_activation_kb": max_activation_kb,
         "min_retention": min_retention,
+        "target": target,
     }
     wants_budget = budget is not None or any(v is not None for v in overrides.values())
     bud = load_budget(budget, **overrides) if wants_budget else None

@@ -123,6 +123,17 @@ def _known_shapes(
     return known
 
 
+def model_shapes(
+    path: str | Path,
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    max_input_mb: float | None = None,
+) -> tuple[onnx.ModelProto, Known]:
+    """An .onnx file's graph and every tensor's shape at batch 1 (for per-layer cost models)."""
+    path = Path(path)
+    model = load_model(path)
+    return model, _known_shapes(model, shapes, path.parent, max_input_mb)
+
+
 def _add_counts(stats: GraphStats, model: onnx.ModelProto, known: Known) -> None:
     """Fill params, MACs and peak activation into `stats`, with notes on what is a bound."""
 

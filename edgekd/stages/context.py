@@ -101,6 +101,7 @@ def budget_of(cfg: CompressConfig) -> Budget:
         max_memory_mb=cfg.max_memory_mb,
         max_size_kb=cfg.max_size_kb,
         min_retention=cfg.min_retention,
+        target=cfg.target,
     )
 
 

@@ -14,7 +14,7 @@ from edgekd.stages.context import RunContext
 
 FIELDS = (
     *DATA_FIELDS, "budget", "max_latency_ms", "max_memory_mb", "max_size_kb", "min_retention",
-    "latency_runs",
+    "target", "latency_runs",
 )  # fmt: skip
 
 

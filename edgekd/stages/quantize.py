@@ -18,7 +18,7 @@ from edgekd.stages.prune import PruneStageResult
 
 FIELDS = (
     *DATA_FIELDS, "quantize", "max_accuracy_drop", "quant_format", "calibration_method",
-    "calibration_samples", "budget", "max_size_kb",
+    "calibration_samples", "budget", "target", "max_size_kb",
 )  # fmt: skip
 
 
