@@ -194,13 +194,19 @@ class BudgetVerdict:
     profile: str
     ok: bool
     checks: list[dict[str, Any]] = field(default_factory=list)
+    target: str = "host"
 
     @property
     def unmeasured(self) -> list[str]:
         return [c["metric"] for c in self.checks if c["ok"] is None]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile, "ok": self.ok, "checks": [dict(c) for c in self.checks]}
+        return {
+            "profile": self.profile,
+            "target": self.target,
+            "ok": self.ok,
+            "checks": [dict(c) for c in self.checks],
+        }
 
 
 def _check(metric: str, limit: float, value: float | None, upper: bool) -> dict[str, Any]:
@@ -244,7 +250,7 @@ def check_budget(budget: Budget, metrics: dict[str, Any]) -> BudgetVerdict:
         value = metrics.get("retention")
         checks.append(_check("retention", budget.min_retention, value, upper=False))
     ok = all(c["ok"] is not False for c in checks)
-    return BudgetVerdict(profile=budget.name, ok=ok, checks=checks)
+    return BudgetVerdict(profile=budget.name, ok=ok, checks=checks, target=budget.target)
 
 
 def metrics_from_result(result: dict[str, Any], budget: Budget) -> dict[str, Any]:

@@ -76,13 +76,21 @@ def int8_path(features: list[str] | None) -> str:
     return "no SIMD int8 path found: expect little or no int8 speed-up"
 
 
+def cpu_name(model: str | None = None) -> str:
+    """This host's CPU in words (the processor every host-measured figure is about)."""
+    return model or read_cpuinfo()[0] or platform.processor() or platform.machine()
+
+
 def host_info() -> dict[str, Any]:
     """What the timings were taken on: host timings are not device timings."""
     import onnxruntime
 
+    from edgekd.bench.targets import host_class
+
     model, features = read_cpuinfo()
     return {
-        "cpu": model or platform.processor() or platform.machine(),
+        "cpu": cpu_name(model),
+        "target_class": host_class(features),
         "cores": os.cpu_count(),
         "cpu_features": features,
         "int8_path": int8_path(features),

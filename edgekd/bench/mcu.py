@@ -174,3 +174,13 @@ def estimate_file(
     model, known = model_shapes(path, shapes)
     layers, unknown = layer_work(model, known)
     return estimate_layers(layers, target, unknown)
+
+
+def add_estimates(artifacts: Sequence[dict[str, Any]], target: str) -> None:
+    """Put an `estimate` into each .onnx artifact (report.json/bench shape) for an MCU target."""
+    if target not in BOARDS:
+        return
+    for art in artifacts:
+        path = Path(art["path"])
+        if path.suffix.lower() == ".onnx" and path.is_file():
+            art["estimate"] = estimate_file(path, target).to_dict()
