@@ -27,6 +27,7 @@ def _latency_source(result: dict[str, Any], budget: Budget, host_cpu: str) -> di
         return {
             "source": ESTIMATED,
             "processor": est["processor"],
+            "target": est["target"],
             "range_ms": [est["low_ms"], est["high_ms"]],
             "basis": est["basis"],
         }
@@ -60,11 +61,25 @@ def judge(
     sources = {
         budget.latency_metric: latency,
         "memory_added_mb": memory,
-        "size_kb": {"source": FILE, "processor": "any"},
-        "activation_kb": {"source": ESTIMATED, "processor": "any (from the graph)"},
+        "size_kb": {"source": FILE, "processor": "any processor"},
+        "activation_kb": {"source": ESTIMATED, "processor": "from the graph, any processor"},
         "retention": {"source": HOST, "processor": f"{host_cpu} (onnxruntime)"},
     }
     verdict = check_budget(budget, metrics)
     for check in verdict.checks:
         check.update(sources[check["metric"]])
     return verdict
+
+
+def source_text(check: dict[str, Any]) -> str:
+    """Where one check's value comes from, in words (tables and reports)."""
+    source = check.get("source")
+    if source is None:  # a verdict written before figures named their source
+        return "host-measured"
+    if source == ESTIMATED and "range_ms" in check:
+        low, high = check["range_ms"]
+        return (
+            f"estimated {low:.3g}-{high:.3g} ms ({check['target']}, calibrated on "
+            f"{check['basis']}); upper end checked"
+        )
+    return f"{source} ({check['processor']})"

@@ -56,6 +56,9 @@ class QuantizationChoice:
     runs: int
     written: str | None = None  # the candidate in the output file (shipped, or kept to compare)
     written_path: Path | None = None
+    target: str = "host"  # the processor class the choice is for
+    host_class: str | None = None  # this host's class (edgekd/bench/targets.py)
+    kernels_differ: bool = False  # True: host int8 timing was not evidence (choose.py)
 
     @property
     def shipped_candidate(self) -> Candidate:
@@ -76,7 +79,15 @@ class QuantizationChoice:
                 "reason": self.reason,
                 "max_accuracy_drop": self.max_accuracy_drop,
                 "max_accuracy_drop_points": self.max_accuracy_drop * 100,
-                "latency": {"threads": self.threads, "batch": 1, "runs": self.runs},
+                "latency": {
+                    "threads": self.threads,
+                    "batch": 1,
+                    "runs": self.runs,
+                    "measured_on": "host",
+                },
+                "target": self.target,
+                "host_class": self.host_class,
+                "kernels_differ": self.kernels_differ,
                 "baseline": entry(self.baseline),
                 "candidates": [entry(c) for c in self.candidates],
             }
@@ -111,5 +122,7 @@ def verdict(c: Candidate, shipped: str, written: str | None = None) -> str:
         words.append("inaccurate")
     if "fp32 (p50" in c.why_not:
         words.append("too slow")
+    if "host-dependent" in c.why_not:
+        words.append("host-dependent")
     text = ", ".join(words) or "rejected"
     return f"{text} (file kept)" if c.name == written else text

@@ -4,6 +4,14 @@ A candidate ships only when it is both accurate enough (top-1 drop vs fp32 withi
 held-out data) and measurably faster than fp32 (p50 at batch 1, timed interleaved with fp32 in
 one `compare_latency` call, so host drift cancels out of the ratio). Otherwise fp32 ships and
 the reason says which condition every candidate missed.
+
+That speed test is evidence only for this host's processor class. For a target whose int8
+kernels differ (an ARM64 phone or VNNI x86 judged on an AVX2 host, an MCU), the target rule
+replaces it (`_target_problems`): where int8 conv/GEMM kernels are the target's fast path
+(edgekd/bench/targets.py cites why), a candidate qualifies on accuracy (the spec-numerics
+accuracy when measured), numerics that do not depend on the host, and running int8 kernels; the
+most int8 coverage wins, then accuracy, then size. Host timings stay in the table as host
+timings; a device's own bench (`edgekd report --device-bench`) is what confirms the speed.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from edgekd.bench import targets as tgt
 from edgekd.bench.latency import compare_latency
 from edgekd.errors import EdgeKDError
 from edgekd.evaluate import onnx_accuracy, onnx_logits
@@ -110,6 +119,7 @@ def choose_quantization(
     min_speedup: float = 1.05,
     guard_tries: int = 6,
     keep_best: bool = False,
+    target: str = "host",
 ) -> QuantizationChoice:
     """Build, measure and pick; the winner is copied to `out_path`, fp32 ships otherwise.
 
@@ -125,8 +135,14 @@ def choose_quantization(
     `keep_best`: when fp32 ships, still write the best built candidate to `out_path` so it can be
     measured beside fp32 (`choice.written`; `choice.path` stays None because it did not ship).
     The best is the fastest candidate within the accuracy tolerance, else the most accurate one.
+
+    `target`: the processor class the choice is for (edgekd/bench/targets.py); when its int8
+    kernels differ from this host's, the target rule replaces the host speed test.
     """
     check_mode(mode, CHOOSE_MODES)
+    host_class = tgt.this_host_class()
+    tgt.get_target(target)  # EdgeKDError for an unknown name
+    rule_for = target if tgt.kernels_differ(target, host_class) else None
     check_numbers(max_accuracy_drop, threads, runs, calibration_samples, min_speedup, guard_tries)
     fp32_path = Path(fp32_path)
     check_out_path(fp32_path, out_path)
@@ -154,11 +170,12 @@ def choose_quantization(
         feeds = {quantizer.spec.name: val_x[:1]}
         baseline = _measure(fp32_path, fp32_acc, fp32_size, built, feeds, threads, runs)
         for c in built:
-            _judge(c, max_accuracy_drop, min_speedup)
+            _judge(c, max_accuracy_drop, min_speedup, rule_for)
 
         shipped, path, reason, written, written_path = _decide(
-            candidates, built, baseline, Path(out_path), max_accuracy_drop, threads, keep_best
-        )
+            candidates, built, baseline, Path(out_path), max_accuracy_drop, threads, keep_best,
+            rule_for, host_class,
+        )  # fmt: skip
         for c in candidates:
             c.path = None  # the temporary files are gone after this block
         baseline.path = fp32_path
@@ -173,6 +190,9 @@ def choose_quantization(
         runs,
         written,
         written_path,
+        target,
+        host_class,
+        rule_for is not None,
     )
 
 
@@ -226,20 +246,40 @@ def _decide(
     max_accuracy_drop: float,
     threads: int,
     keep_best: bool,
+    rule_for: str | None = None,
+    host_class: str | None = None,
 ) -> tuple[str, Path | None, str, str | None, Path | None]:
-    """(shipped, path, reason, written, written_path): the fastest qualified candidate is copied
-    to `out_path`; none qualified: fp32 ships (and with `keep_best` the best rejected one is
-    still written, for comparison)."""
-    winners = sorted((c for c in candidates if c.qualified), key=lambda c: c.p50_ms)
+    """(shipped, path, reason, written, written_path): the fastest qualified candidate (for a
+    target rule: the most int8 coverage, then accuracy, then size) is copied to `out_path`; none
+    qualified: fp32 ships (and with `keep_best` the best rejected one is still written, for
+    comparison)."""
+    qualified = [c for c in candidates if c.qualified]
+    if rule_for is None:
+        winners = sorted(qualified, key=lambda c: c.p50_ms)
+    else:
+        winners = sorted(
+            qualified, key=lambda c: (c.float_compute_nodes, _target_drop(c), c.size_bytes)
+        )
     if winners:
         best = winners[0]
         ship(best.path, out_path)
-        reason = (
-            f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
-            f"(p50 {best.p50_ms:.3f} vs {baseline.p50_ms:.3f} ms, {threads} thread(s), "
-            f"batch 1) and {_drop_text(best.accuracy_drop)} "
-            f"(limit {max_accuracy_drop * 100:.2f} points)"
-        )
+        if rule_for is None:
+            reason = (
+                f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
+                f"(p50 {best.p50_ms:.3f} vs {baseline.p50_ms:.3f} ms, {threads} thread(s), "
+                f"batch 1) and {_drop_text(best.accuracy_drop)} "
+                f"(limit {max_accuracy_drop * 100:.2f} points)"
+            )
+        else:
+            reason = (
+                f"{best.name} ships for target {rule_for}, whose int8 conv/GEMM kernels are its "
+                f"fast path; this host ({host_class or 'unknown class'}) runs other int8 "
+                f"kernels, so its timing (p50 x{best.latency_ratio_vs_fp32:.2f} of fp32, host "
+                f"timing) is not evidence. Chosen on accuracy ({_drop_text(_target_drop(best))}, "
+                f"limit {max_accuracy_drop * 100:.2f} points), int8 coverage "
+                f"({best.int8_nodes} int8 / {best.float_compute_nodes} float compute nodes) and "
+                f"size (x{best.size_ratio_vs_fp32:.2f} of fp32); bench it on the device to confirm"
+            )
         if best.float_nodes_kept:
             reason += f"; kept in float: {', '.join(best.float_nodes_kept)}"
         return best.name, out_path, reason, best.name, out_path
@@ -333,19 +373,45 @@ def _drop_text(drop: float) -> str:
     return "loses no top-1 accuracy"
 
 
-def _judge(c: Candidate, max_drop: float, min_speedup: float) -> None:
+def _target_drop(c: Candidate) -> float:
+    """The accuracy drop the target will see: from the spec-numerics accuracy when measured."""
+    spec = getattr(c, "spec_accuracy", None)
+    if spec is None or (isinstance(spec, float) and math.isnan(spec)):
+        return c.accuracy_drop
+    return (c.accuracy + c.accuracy_drop) - spec
+
+
+def _target_problems(c: Candidate, target: str) -> list[str]:
+    """Why a candidate cannot ship for a target whose int8 kernels differ from the host's."""
+    if c.mode == "fp16":
+        return [f"is fp16, which has no fast path known for {target} (host timing is no evidence)"]
+    if not tgt.get_target(target).int8_fast:
+        return [f"{target}'s int8 kernels are not its fast path and host timing is no evidence"]
     problems = []
-    if c.accuracy_drop > max_drop:
+    if getattr(c, "host_dependent", False):
+        problems.append(f"has host-dependent numerics (its figures here are not {target}'s)")
+    if c.int8_nodes == 0:
+        problems.append("runs no int8 kernels")
+    return problems
+
+
+def _judge(c: Candidate, max_drop: float, min_speedup: float, rule_for: str | None = None) -> None:
+    """Qualified: accurate enough and faster here; for `rule_for` (a target whose int8 kernels
+    differ from the host's) the target rule replaces the host speed test."""
+    problems = []
+    drop = c.accuracy_drop if rule_for is None else _target_drop(c)
+    if drop > max_drop:
         kept = (
             f" even with {len(c.float_nodes_kept)} layer(s) kept in float"
             if c.float_nodes_kept
             else ""
         )
         problems.append(
-            f"loses {c.accuracy_drop * 100:.2f} points of accuracy "
-            f"(limit {max_drop * 100:.2f}){kept}"
+            f"loses {drop * 100:.2f} points of accuracy (limit {max_drop * 100:.2f}){kept}"
         )
-    if c.latency_ratio_vs_fp32 > 1 / min_speedup:
+    if rule_for is not None:
+        problems += _target_problems(c, rule_for)
+    elif c.latency_ratio_vs_fp32 > 1 / min_speedup:
         verdict = "slower than" if c.latency_ratio_vs_fp32 > 1.02 else "not measurably faster than"
         problems.append(f"is {verdict} fp32 (p50 x{c.latency_ratio_vs_fp32:.2f})")
         if c.mode == "fp16":

@@ -11,6 +11,7 @@ from rich.table import Table
 from edgekd.atomic import write_text_atomic
 from edgekd.bench.table import host_line
 from edgekd.pages.text import count_text, macs_cell, retention_text, size_text
+from edgekd.report.provenance import provenance_lines
 
 HEADERS = [
     "artifact",
@@ -56,6 +57,7 @@ def check_rows(report: dict) -> list[list[str]]:
             "n/a" if c["value"] is None else f"{c['value']:.4g}",
             f"{c['limit']:.4g}",
             verdicts[c["ok"]],
+            c.get("source", "host-measured"),
         ]
         for c in report["budget"]["checks"]
     ]
@@ -63,7 +65,9 @@ def check_rows(report: dict) -> list[list[str]]:
 
 def _verdict(report: dict) -> str:
     b = report["budget"]
-    return f"budget '{b['profile']}': " + ("all limits met" if b["ok"] else "a limit is MISSED")
+    where = f" (target {b['target']})" if b.get("target", "host") != "host" else ""
+    state = "all limits met" if b["ok"] else "a limit is MISSED"
+    return f"budget '{b['profile']}'{where}: {state}"
 
 
 def _md_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -207,13 +211,14 @@ def render_markdown(report: dict) -> str:
     parts = [
         f"# edgekd report: {report['config']['data']} -> {report['final']}",
         f"**{_verdict(report)}**",
+        "\n".join(f"- {line}" for line in provenance_lines(report)),
         _md_table(HEADERS, artifact_rows(report)),
         f"Accuracy on the held-out test split, measured by onnxruntime on the ONNX files. "
         f"Latency: batch {lat['batch']}, {lat['threads']} thread(s), {lat['runs']} runs "
         f"after warm-up, models interleaved. Memory: peak of a fresh child process (VmHWM) "
         f"minus the bare runtime.",
         "## Budget checks",
-        _md_table(["metric", "value", "limit", "verdict"], check_rows(report)),
+        _md_table(["metric", "value", "limit", "verdict", "source"], check_rows(report)),
     ]
     final = next((a for a in report["artifacts"] if a["name"] == report["final"]), {})
     if final.get("ort_path"):
@@ -265,7 +270,7 @@ def print_summary(report: dict, console: Console) -> None:
         table.add_row(*row)
     console.print(table)
     checks = Table(title=_verdict(report))
-    for h in ("metric", "value", "limit", "verdict"):
+    for h in ("metric", "value", "limit", "verdict", "source"):
         checks.add_column(h)
     for row in check_rows(report):
         checks.add_row(*row, style=None if row[-1] == "ok" else "bold red")

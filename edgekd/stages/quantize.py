@@ -79,6 +79,7 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
         max_accuracy_drop=cfg.max_accuracy_drop / 100,  # config: points; API: fraction
         threads=ctx.threads,  # choose at the threads the budget is judged at
         keep_best=True,  # fp32 ships? the best candidate is still measured beside it
+        target=budget.target,  # host int8 timing is evidence only for the host's class
         **speed,
         **compress_options(
             cfg.quantize, cfg.quant_format, cfg.calibration_method, cfg.calibration_samples
