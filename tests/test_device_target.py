@@ -141,7 +141,8 @@ def test_host_dependent_candidates_do_not_ship_for_another_target(
     assert choice.shipped == "int8-qdq-u8s8-pc-rr"
     others = [c for c in choice.candidates if c.name != choice.shipped]
     assert others and all("host-dependent numerics" in c.why_not for c in others)
-    assert all("host-dependent" in e["verdict"] for e in choice.to_dict()["candidates"][1:])
+    entries = [e for e in choice.to_dict()["candidates"] if e["name"] != choice.shipped]
+    assert all("host-dependent" in e["verdict"] for e in entries)
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +245,32 @@ def test_device_bench_of_another_file_is_refused(run, tmp_path):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "bench that file on the device" in lines[0]
     assert (run / "report.json").read_text() == before  # nothing half-written
+
+
+def test_device_bench_of_both_files_says_whether_int8_paid_there(tmp_path):
+    from edgekd.report.device import import_device_bench
+
+    def art(name, sha, p50, precision):
+        lat = {"p50": p50, "p90": p50, "p95": p50, "p99": p50}
+        return {"name": name, "path": f"{name}.onnx", "sha256": sha, "precision": precision,
+                "latency_ms": lat, "memory_mb": {"added": 1.0}, "size_bytes": 1000}  # fmt: skip
+
+    report = {
+        "host": {"cpu": "host cpu"},
+        "artifacts": [
+            art("student", "a" * 64, 1.0, "fp32"),
+            art("student-int8", "b" * 64, 1.5, "int8"),
+        ],
+        "final": "student-int8",
+        "budget": {"profile": "iot", "ok": True, "checks": []},
+        "budget_spec": load_budget("iot").model_dump(),
+    }
+    for int8_p50, faster in ((0.5, True), (2.0, False)):
+        arts = [art("student.onnx", "a" * 64, 1.0, "fp32"), art("x", "b" * 64, int8_p50, "int8")]
+        device = {"host": {"cpu": "board"}, "artifacts": arts}
+        path = tmp_path / "device.json"
+        path.write_text(json.dumps(device))
+        got = import_device_bench(report, path)["device_bench"]["quantized_vs_fp32"]
+        assert got["p50_ratio"] == int8_p50 and got["fp32"] == "student"
+        assert ("right choice" in got["verdict"]) is faster
+        assert ("--quantize none" in got["verdict"]) is not faster

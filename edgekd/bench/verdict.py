@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgekd.bench import targets as tgt
 from edgekd.bench.budgets import Budget, BudgetVerdict, check_budget, metrics_from_result
 from edgekd.bench.targets import TARGETS, processor_of
 
@@ -31,6 +32,8 @@ def _latency_source(result: dict[str, Any], budget: Budget, host_cpu: str) -> di
             "range_ms": [est["low_ms"], est["high_ms"]],
             "basis": est["basis"],
         }
+    if tgt.kernels_differ(budget.target, tgt.this_host_class()):
+        return {"source": HOST, "processor": host_cpu, "not_on": budget.target}
     return {"source": HOST, "processor": host_cpu}
 
 
@@ -82,4 +85,10 @@ def source_text(check: dict[str, Any]) -> str:
             f"estimated {low:.3g}-{high:.3g} ms ({check['target']}, calibrated on "
             f"{check['basis']}); upper end checked"
         )
-    return f"{source} ({check['processor']})"
+    text = f"{source} ({check['processor']})"
+    if check.get("not_on"):
+        text += (
+            f"; not measured on {check['not_on']}: run `edgekd bench FILE --json` there and "
+            "import it with `edgekd report RUN_DIR --device-bench`"
+        )
+    return text

@@ -58,6 +58,32 @@ def _match(device: dict[str, Any], final: dict[str, Any], path: str | Path) -> d
     )
 
 
+def _int8_on_device(report: dict[str, Any], device: dict[str, Any]) -> dict[str, Any] | None:
+    """When the device also measured the fp32 file the shipped one was quantized from: their
+    p50 ratio there, which is the evidence the host could not give (None otherwise)."""
+    final = _final(report)
+    if final.get("precision") == "fp32":
+        return None
+    source_name = final["name"].rsplit("-", 1)[0]
+    source = next((a for a in report["artifacts"] if a["name"] == source_name), None)
+    by_sha = {a.get("sha256"): a for a in device["artifacts"]}
+    if source is None or source.get("sha256") not in by_sha:
+        return None
+    q, f = (
+        by_sha[final["sha256"]]["latency_ms"]["p50"],
+        by_sha[source["sha256"]]["latency_ms"]["p50"],
+    )
+    ratio = q / f
+    verdict = (
+        f"{final['name']} runs {1 / ratio:.2f}x faster than {source_name} on the device: the "
+        "quantized file was the right choice"
+        if ratio < 1
+        else f"{source_name} (fp32) is faster on the device (p50 x{ratio:.2f} for "
+        f"{final['name']}): rerun compress with --quantize none"
+    )
+    return {"fp32": source_name, "p50_ratio": round(ratio, 4), "verdict": verdict}
+
+
 def import_device_bench(report: dict[str, Any], path: str | Path) -> dict[str, Any]:
     """report.json with the verdict recomputed from the device bench at `path`.
 
@@ -82,5 +108,6 @@ def import_device_bench(report: dict[str, Any], path: str | Path) -> dict[str, A
         "settings": device.get("settings"),
         "latency_ms": art.get("latency_ms"),
         "memory_mb": art.get("memory_mb"),
+        "quantized_vs_fp32": _int8_on_device(report, device),
     }
     return out

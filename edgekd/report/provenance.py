@@ -33,4 +33,6 @@ def provenance_lines(report: dict[str, Any]) -> list[str]:
             f"Device bench imported from {device['file']}: {device['cpu']}; the verdict above is "
             f"recomputed from it (on the host's figures the budget was {host_word})."
         )
+        if device.get("quantized_vs_fp32"):
+            lines.append(f"On the device: {device['quantized_vs_fp32']['verdict']}.")
     return lines
