@@ -16,7 +16,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import edgekd.bench.targets as targets_mod
+import edgekd.bench.host as host_mod
 import edgekd.quantize.choose as choose_mod
 from edgekd.bench.budgets import load_budget
 from edgekd.bench.graph import model_shapes
@@ -97,7 +97,7 @@ def test_int8_choice_ignores_host_timing_when_target_kernels_differ(
     tmp_path,
     monkeypatch,
 ):
-    monkeypatch.setattr(targets_mod, "this_host_class", lambda: "x86-avx2")
+    monkeypatch.setattr(host_mod, "this_host_class", lambda: "x86-avx2")
     fake_latency(monkeypatch, quantized_p50=1.6)  # every int8 candidate 1.6x slower here
 
     host = _choose(res_model, data, tmp_path / "host.int8.onnx", "x86-avx2")
@@ -114,7 +114,7 @@ def test_int8_choice_ignores_host_timing_when_target_kernels_differ(
     assert arm.to_dict()["target"] == "arm64" and arm.to_dict()["host_class"] == "x86-avx2"
 
     # a target whose int8 kernels are not its fast path gets no int8 on host timing's say-so
-    monkeypatch.setattr(targets_mod, "this_host_class", lambda: "x86-vnni")
+    monkeypatch.setattr(host_mod, "this_host_class", lambda: "x86-vnni")
     fake_latency(monkeypatch, quantized_p50=0.5)  # even when int8 is twice as fast here
     other = _choose(res_model, data, tmp_path / "other.int8.onnx", "x86-avx2")
     assert other.kernels_differ and other.shipped == "fp32"
@@ -127,7 +127,7 @@ def test_host_dependent_candidates_do_not_ship_for_another_target(
     tmp_path,
     monkeypatch,
 ):
-    monkeypatch.setattr(targets_mod, "this_host_class", lambda: "x86-avx2")
+    monkeypatch.setattr(host_mod, "this_host_class", lambda: "x86-avx2")
     fake_latency(monkeypatch, quantized_p50=0.5)  # int8 twice as fast here: still not evidence
     build = choose_mod._build
 

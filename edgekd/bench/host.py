@@ -12,6 +12,8 @@ import os
 import platform
 from typing import Any
 
+from edgekd.bench.targets import host_class
+
 CPUINFO = "/proc/cpuinfo"
 
 # /proc/cpuinfo flag -> the name reported. x86 kernels name them as Intel does; Arm kernels
@@ -81,11 +83,14 @@ def cpu_name(model: str | None = None) -> str:
     return model or read_cpuinfo()[0] or platform.processor() or platform.machine()
 
 
+def this_host_class() -> str | None:
+    """The target class of the machine running edgekd (None: not one of the named classes)."""
+    return host_class(read_cpuinfo()[1])
+
+
 def host_info() -> dict[str, Any]:
     """What the timings were taken on: host timings are not device timings."""
     import onnxruntime
-
-    from edgekd.bench.targets import host_class
 
     model, features = read_cpuinfo()
     return {

@@ -72,13 +72,6 @@ def host_class(features: list[str] | None, machine: str | None = None) -> str | 
     return None
 
 
-def this_host_class() -> str | None:
-    """The class of the machine running edgekd (None: not one of the named classes)."""
-    from edgekd.bench.host import read_cpuinfo
-
-    return host_class(read_cpuinfo()[1])
-
-
 def kernels_differ(target: str, host: str | None) -> bool:
     """True when `target`'s int8 kernels are not the ones this host runs: its timings and
     numerics are then not evidence for the target. `host` target never differs."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgekd.bench import host
 from edgekd.bench import targets as tgt
 from edgekd.bench.budgets import Budget, BudgetVerdict, check_budget, metrics_from_result
 from edgekd.bench.targets import TARGETS, processor_of
@@ -32,7 +33,7 @@ def _latency_source(result: dict[str, Any], budget: Budget, host_cpu: str) -> di
             "range_ms": [est["low_ms"], est["high_ms"]],
             "basis": est["basis"],
         }
-    if tgt.kernels_differ(budget.target, tgt.this_host_class()):
+    if tgt.kernels_differ(budget.target, host.this_host_class()):
         return {"source": HOST, "processor": host_cpu, "not_on": budget.target}
     return {"source": HOST, "processor": host_cpu}
 

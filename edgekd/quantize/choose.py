@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from edgekd.bench import host
 from edgekd.bench import targets as tgt
 from edgekd.bench.latency import compare_latency
 from edgekd.errors import EdgeKDError
@@ -140,7 +141,7 @@ def choose_quantization(
     kernels differ from this host's, the target rule replaces the host speed test.
     """
     check_mode(mode, CHOOSE_MODES)
-    host_class = tgt.this_host_class()
+    host_class = host.this_host_class()
     tgt.get_target(target)  # EdgeKDError for an unknown name
     rule_for = target if tgt.kernels_differ(target, host_class) else None
     check_numbers(max_accuracy_drop, threads, runs, calibration_samples, min_speedup, guard_tries)
