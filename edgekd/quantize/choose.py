@@ -264,23 +264,7 @@ def _decide(
     if winners:
         best = winners[0]
         ship(best.path, out_path)
-        if rule_for is None:
-            reason = (
-                f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
-                f"(p50 {best.p50_ms:.3f} vs {baseline.p50_ms:.3f} ms, {threads} thread(s), "
-                f"batch 1) and {_drop_text(best.accuracy_drop)} "
-                f"(limit {max_accuracy_drop * 100:.2f} points)"
-            )
-        else:
-            reason = (
-                f"{best.name} ships for target {rule_for}, whose int8 conv/GEMM kernels are its "
-                f"fast path; this host ({host_class or 'unknown class'}) runs other int8 "
-                f"kernels, so its timing (p50 x{best.latency_ratio_vs_fp32:.2f} of fp32, host "
-                f"timing) is not evidence. Chosen on accuracy ({_drop_text(_target_drop(best))}, "
-                f"limit {max_accuracy_drop * 100:.2f} points), int8 coverage "
-                f"({best.int8_nodes} int8 / {best.float_compute_nodes} float compute nodes) and "
-                f"size (x{best.size_ratio_vs_fp32:.2f} of fp32); bench it on the device to confirm"
-            )
+        reason = _ship_reason(best, baseline, threads, max_accuracy_drop, rule_for, host_class)
         if best.float_nodes_kept:
             reason += f"; kept in float: {', '.join(best.float_nodes_kept)}"
         return best.name, out_path, reason, best.name, out_path
@@ -293,6 +277,33 @@ def _decide(
     written_path = ship(kept.path, out_path)
     reason += f"; {kept.name} is written to {written_path.name} for comparison only"
     return "fp32", None, reason, kept.name, written_path
+
+
+def _ship_reason(
+    best: Candidate,
+    baseline: Candidate,
+    threads: int,
+    max_drop: float,
+    rule_for: str | None,
+    host_class: str | None,
+) -> str:
+    """Why `best` ships: measured faster here, or (for a target rule) chosen without host
+    timing as evidence."""
+    limit = f"limit {max_drop * 100:.2f} points"
+    if rule_for is None:
+        return (
+            f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
+            f"(p50 {best.p50_ms:.3f} vs {baseline.p50_ms:.3f} ms, {threads} thread(s), "
+            f"batch 1) and {_drop_text(best.accuracy_drop)} ({limit})"
+        )
+    return (
+        f"{best.name} ships for target {rule_for}, whose int8 conv/GEMM kernels are its fast "
+        f"path; this host ({host_class or 'unknown class'}) runs other int8 kernels, so its "
+        f"timing (p50 x{best.latency_ratio_vs_fp32:.2f} of fp32, host timing) is not evidence. "
+        f"Chosen on accuracy ({_drop_text(_target_drop(best))}, {limit}), int8 coverage "
+        f"({best.int8_nodes} int8 / {best.float_compute_nodes} float compute nodes) and size "
+        f"(x{best.size_ratio_vs_fp32:.2f} of fp32); bench it on the device to confirm"
+    )
 
 
 def best_rejected(built: list[Candidate], max_drop: float) -> Candidate | None:
