@@ -92,11 +92,12 @@ def _rows(target: str, framework: str, per_s: Sequence[float]) -> list[Published
     return [Published(t, target, framework, v) for t, v in zip(TASK_MODEL, per_s, strict=True)]
 
 
-# Throughput in TASK_MODEL order: ic, vww, kws, ad.
+# Throughput in TASK_MODEL order: ic, vww, kws, ad. (The L4R5ZI X-CUBE-AI 8.0 vww log flags its
+# windows as shorter than the 10 s rule, 9.95 s; the figure is kept as published.)
 PUBLISHED: tuple[Published, ...] = (
-    *_rows("cortex-m4", "7.3", (4.41, 4.45, 13.38, 131.9)),
-    *_rows("cortex-m4", "8.0", (4.51, 4.52, 13.76, 131.9)),
-    *_rows("cortex-m7", "7.3", (18.6, 19.8, 59.7, 547.0)),
+    *_rows("cortex-m4", "7.3", (4.41, 4.45, 13.381, 131.949)),
+    *_rows("cortex-m4", "8.0", (4.51, 4.522, 13.76, 131.9)),
+    *_rows("cortex-m7", "7.3", (18.6, 19.8, 59.788, 547.0)),
     *_rows("cortex-m7", "8.0", (18.2, 19.9, 61.0, 547.0)),
 )
 
