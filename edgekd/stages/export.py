@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from edgekd.export import check_parity, export_onnx
+from edgekd.export import export_checked
 from edgekd.measure import Artifact
 from edgekd.stages.base import StageResult, stage
 from edgekd.stages.context import RunContext
@@ -31,6 +29,6 @@ class ExportResult(StageResult):
 
 @stage("export", ("data", "seed"))
 def run(ctx: RunContext, student: DistillResult) -> ExportResult:
-    x = ctx.data.x_test
-    path = export_onnx(student.model, torch.from_numpy(x[:2]), ctx.run_dir / "student.onnx")
-    return ExportResult(path, check_parity(student.model, path, x))
+    return ExportResult(
+        *export_checked(student.model, ctx.data.x_test, ctx.run_dir / "student.onnx")
+    )
