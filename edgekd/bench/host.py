@@ -12,7 +12,7 @@ import os
 import platform
 from typing import Any
 
-from edgekd.bench.targets import host_class
+from edgekd.bench.targets import KernelRule, get_target, host_class
 
 CPUINFO = "/proc/cpuinfo"
 
@@ -86,6 +86,11 @@ def cpu_name(model: str | None = None) -> str:
 def this_host_class() -> str | None:
     """The target class of the machine running edgekd (None: not one of the named classes)."""
     return host_class(read_cpuinfo()[1])
+
+
+def kernel_rule(target: str) -> KernelRule:
+    """`target` (EdgeKDError if unknown) against this host's class."""
+    return KernelRule(get_target(target).name, this_host_class())
 
 
 def host_info() -> dict[str, Any]:

@@ -72,6 +72,19 @@ def host_class(features: list[str] | None, machine: str | None = None) -> str | 
     return None
 
 
+@dataclass(frozen=True)
+class KernelRule:
+    """The target a choice is for and this host's class: host int8 timings and numerics are
+    evidence for the target only when `differs` is False."""
+
+    target: str = "host"
+    host_class: str | None = None
+
+    @property
+    def differs(self) -> bool:
+        return kernels_differ(self.target, self.host_class)
+
+
 def kernels_differ(target: str, host: str | None) -> bool:
     """True when `target`'s int8 kernels are not the ones this host runs: its timings and
     numerics are then not evidence for the target. `host` target never differs."""

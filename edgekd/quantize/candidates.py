@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgekd.bench.targets import KernelRule
+
 
 @dataclass
 class Candidate:
@@ -56,9 +58,12 @@ class QuantizationChoice:
     runs: int
     written: str | None = None  # the candidate in the output file (shipped, or kept to compare)
     written_path: Path | None = None
-    target: str = "host"  # the processor class the choice is for
-    host_class: str | None = None  # this host's class (edgekd/bench/targets.py)
-    kernels_differ: bool = False  # True: host int8 timing was not evidence (choose.py)
+    rule: KernelRule = field(default_factory=KernelRule)  # the target; this host's class
+
+    @property
+    def kernels_differ(self) -> bool:
+        """True: host int8 timing was not evidence for the target (choose.py's target rule)."""
+        return self.rule.differs
 
     @property
     def shipped_candidate(self) -> Candidate:
@@ -85,8 +90,8 @@ class QuantizationChoice:
                     "runs": self.runs,
                     "measured_on": "host",
                 },
-                "target": self.target,
-                "host_class": self.host_class,
+                "target": self.rule.target,
+                "host_class": self.rule.host_class,
                 "kernels_differ": self.kernels_differ,
                 "baseline": entry(self.baseline),
                 "candidates": [entry(c) for c in self.candidates],

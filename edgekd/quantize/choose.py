@@ -26,6 +26,8 @@ import onnx
 from edgekd.bench import host
 from edgekd.bench import targets as tgt
 from edgekd.bench.latency import compare_latency
+from edgekd.bench.targets import KernelRule
+from edgekd.config.units import drop_fraction
 from edgekd.errors import EdgeKDError, first_line
 from edgekd.evaluate import onnx_accuracy, onnx_logits
 from edgekd.quantize.candidates import Candidate, QuantizationChoice
@@ -112,7 +114,7 @@ def choose_quantization(
     val_x: np.ndarray,
     val_y: np.ndarray,
     mode: str = "auto",
-    max_accuracy_drop: float = 0.005,
+    max_accuracy_drop: float = 0.5,
     threads: int = 1,
     runs: int = 200,
     config: QuantConfig | None = None,
@@ -126,25 +128,19 @@ def choose_quantization(
 
     mode "auto" tries static int8 QDQ S8S8 (onnxruntime's default), QDQ U8S8 per-channel
     reduce_range, QOperator U8S8, plus dynamic int8 when MatMul/Gemm carry most of the work.
-    "int8", "dynamic" and "fp16" build only that variant (still measured). A static candidate that
-    loses more than `max_accuracy_drop` (a fraction: 0.005 = 0.5 points) gets up to `guard_tries`
-    of its most harmful layers kept in float. A candidate qualifies when its drop is within
-    tolerance and its p50 is at least `min_speedup` times faster than fp32's. The built-in
-    configs calibrate on `calibration_samples` rows spread over `calibration`; an explicit
-    `config` uses its own count.
+    "int8", "dynamic" and "fp16" build only that variant (still measured). A static candidate
+    losing over `max_accuracy_drop` points (as for compress; config/units.py) gets up to
+    `guard_tries` of its most harmful layers kept in float. A candidate qualifies when its drop
+    is within tolerance and its p50 is at least `min_speedup` times faster than fp32's. Built-in
+    configs calibrate on `calibration_samples` rows of `calibration`; a `config` on its own count.
 
     `keep_best`: when fp32 ships, still write the best built candidate to `out_path` so it can be
     measured beside fp32 (`choice.written`; `choice.path` stays None because it did not ship).
     The best is the fastest candidate within the accuracy tolerance, else the most accurate one.
-
-    `target`: the processor class the choice is for (edgekd/bench/targets.py); when its int8
-    kernels differ from this host's, the target rule replaces the host speed test.
     """
     check_mode(mode, CHOOSE_MODES)
-    host_class = host.this_host_class()
-    tgt.get_target(target)  # EdgeKDError for an unknown name
-    rule_for = target if tgt.kernels_differ(target, host_class) else None
-    check_numbers(max_accuracy_drop, threads, runs, calibration_samples, min_speedup, guard_tries)
+    max_drop, rule = drop_fraction(max_accuracy_drop), host.kernel_rule(target)  # points->fraction
+    check_numbers(threads, runs, calibration_samples, min_speedup, guard_tries)
     fp32_path = Path(fp32_path)
     check_out_path(fp32_path, out_path)
     with tempfile.TemporaryDirectory(prefix="edgekd-choose-") as tmp:
@@ -164,18 +160,15 @@ def choose_quantization(
         probe = subsample(calibration, PROBE_SAMPLES)  # deterministic: rows spread evenly
         guarded: dict[str, list[str]] = {}  # QDQ-twin label -> layers its guard kept in float
         plan = _plan(mode, quantizer, config, calibration_samples)
-        shared = (work, fp32_acc, fp32_size, max_accuracy_drop, val_x, val_y, probe, guard_tries)
+        shared = (work, fp32_acc, fp32_size, max_drop, val_x, val_y, probe, guard_tries)
         candidates = [_build(quantizer, n, m, cfg, *shared, guarded) for n, m, cfg in plan]
 
         built = [c for c in candidates if c.path is not None]
         feeds = {quantizer.spec.name: val_x[:1]}
         baseline = _measure(fp32_path, fp32_acc, fp32_size, built, feeds, threads, runs)
-        for c in built:
-            _judge(c, max_accuracy_drop, min_speedup, rule_for)
-
         shipped, path, reason, written, written_path = _decide(
-            candidates, built, baseline, Path(out_path), max_accuracy_drop, threads, keep_best,
-            rule_for, host_class,
+            candidates, built, baseline, Path(out_path), max_drop, min_speedup, threads,
+            keep_best, rule,
         )  # fmt: skip
         for c in candidates:
             c.path = None  # the temporary files are gone after this block
@@ -186,14 +179,12 @@ def choose_quantization(
         reason + ".",
         candidates,
         baseline,
-        max_accuracy_drop,
+        max_drop,
         threads,
         runs,
         written,
         written_path,
-        target,
-        host_class,
-        rule_for is not None,
+        rule,
     )
 
 
@@ -245,17 +236,19 @@ def _decide(
     baseline: Candidate,
     out_path: Path,
     max_accuracy_drop: float,
+    min_speedup: float,
     threads: int,
     keep_best: bool,
-    rule_for: str | None = None,
-    host_class: str | None = None,
+    rule: KernelRule,
 ) -> tuple[str, Path | None, str, str | None, Path | None]:
-    """(shipped, path, reason, written, written_path): the fastest qualified candidate (for a
-    target rule: the most int8 coverage, then accuracy, then size) is copied to `out_path`; none
-    qualified: fp32 ships (and with `keep_best` the best rejected one is still written, for
-    comparison)."""
+    """(shipped, path, reason, written, written_path): every built candidate is judged, then
+    the fastest qualified one (for a target rule: the most int8 coverage, then accuracy, then
+    size) is copied to `out_path`; none qualified: fp32 ships (and with `keep_best` the best
+    rejected one is still written, for comparison)."""
+    for c in built:
+        _judge(c, max_accuracy_drop, min_speedup, rule)
     qualified = [c for c in candidates if c.qualified]
-    if rule_for is None:
+    if not rule.differs:
         winners = sorted(qualified, key=lambda c: c.p50_ms)
     else:
         winners = sorted(
@@ -264,7 +257,7 @@ def _decide(
     if winners:
         best = winners[0]
         ship(best.path, out_path)
-        reason = _ship_reason(best, baseline, threads, max_accuracy_drop, rule_for, host_class)
+        reason = _ship_reason(best, baseline, threads, max_accuracy_drop, rule)
         if best.float_nodes_kept:
             reason += f"; kept in float: {', '.join(best.float_nodes_kept)}"
         return best.name, out_path, reason, best.name, out_path
@@ -284,21 +277,20 @@ def _ship_reason(
     baseline: Candidate,
     threads: int,
     max_drop: float,
-    rule_for: str | None,
-    host_class: str | None,
+    rule: KernelRule,
 ) -> str:
     """Why `best` ships: measured faster here, or (for a target rule) chosen without host
     timing as evidence."""
     limit = f"limit {max_drop * 100:.2f} points"
-    if rule_for is None:
+    if not rule.differs:
         return (
             f"{best.name} runs {1 / best.latency_ratio_vs_fp32:.2f}x faster than fp32 "
             f"(p50 {best.p50_ms:.3f} vs {baseline.p50_ms:.3f} ms, {threads} thread(s), "
             f"batch 1) and {_drop_text(best.accuracy_drop)} ({limit})"
         )
     return (
-        f"{best.name} ships for target {rule_for}, whose int8 conv/GEMM kernels are its fast "
-        f"path; this host ({host_class or 'unknown class'}) runs other int8 kernels, so its "
+        f"{best.name} ships for target {rule.target}, whose int8 conv/GEMM kernels are its fast "
+        f"path; this host ({rule.host_class or 'unknown class'}) runs other int8 kernels, so its "
         f"timing (p50 x{best.latency_ratio_vs_fp32:.2f} of fp32, host timing) is not evidence. "
         f"Chosen on accuracy ({_drop_text(_target_drop(best))}, {limit}), int8 coverage "
         f"({best.int8_nodes} int8 / {best.float_compute_nodes} float compute nodes) and size "
@@ -407,11 +399,11 @@ def _target_problems(c: Candidate, target: str) -> list[str]:
     return problems
 
 
-def _judge(c: Candidate, max_drop: float, min_speedup: float, rule_for: str | None = None) -> None:
-    """Qualified: accurate enough and faster here; for `rule_for` (a target whose int8 kernels
-    differ from the host's) the target rule replaces the host speed test."""
+def _judge(c: Candidate, max_drop: float, min_speedup: float, rule: KernelRule) -> None:
+    """Qualified: accurate enough and faster here; for a target whose int8 kernels differ from
+    the host's, the target rule replaces the host speed test."""
     problems = []
-    drop = c.accuracy_drop if rule_for is None else _target_drop(c)
+    drop = _target_drop(c) if rule.differs else c.accuracy_drop
     if drop > max_drop:
         kept = (
             f" even with {len(c.float_nodes_kept)} layer(s) kept in float"
@@ -421,8 +413,8 @@ def _judge(c: Candidate, max_drop: float, min_speedup: float, rule_for: str | No
         problems.append(
             f"loses {drop * 100:.2f} points of accuracy (limit {max_drop * 100:.2f}){kept}"
         )
-    if rule_for is not None:
-        problems += _target_problems(c, rule_for)
+    if rule.differs:
+        problems += _target_problems(c, rule.target)
     elif c.latency_ratio_vs_fp32 > 1 / min_speedup:
         verdict = "slower than" if c.latency_ratio_vs_fp32 > 1.02 else "not measurably faster than"
         problems.append(f"is {verdict} fp32 (p50 x{c.latency_ratio_vs_fp32:.2f})")

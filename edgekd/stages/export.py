@@ -27,7 +27,7 @@ class ExportResult(StageResult):
         return Artifact(self.name, self.path, "fp32")
 
 
-@stage("export", ("data", "seed"))
+@stage("export", ("data.source", "run.seed"))
 def run(ctx: RunContext, student: DistillResult) -> ExportResult:
     return ExportResult(
         *export_checked(student.model, ctx.data.x_test, ctx.run_dir / "student.onnx")

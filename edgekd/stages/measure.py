@@ -11,13 +11,10 @@ from edgekd.bench.mcu import BOARDS, estimate_file
 from edgekd.bench.verdict import judge
 from edgekd.data.labels import stamp_onnx
 from edgekd.measure import Artifact, measure_artifacts
-from edgekd.stages.base import DATA_FIELDS, StageResult, stage
+from edgekd.stages.base import DATA, StageResult, stage
 from edgekd.stages.context import RunContext
 
-FIELDS = (
-    *DATA_FIELDS, "budget", "max_latency_ms", "max_memory_mb", "max_size_kb", "min_retention",
-    "target", "latency_runs",
-)  # fmt: skip
+FIELDS = (*DATA, "budget")
 
 
 @dataclass
@@ -56,7 +53,7 @@ def run(
         ctx.data,
         threads=ctx.threads,
         batch=ctx.budget.batch,
-        runs=ctx.cfg.latency_runs,
+        runs=ctx.cfg.budget.latency_runs,
         reference=reference,
     )
     if ctx.budget.target in BOARDS:  # an MCU: its latency is estimated from each graph
