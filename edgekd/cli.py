@@ -200,12 +200,22 @@ def zoo(as_json: bool) -> None:
 
 @main.command()
 @click.argument("run_dir")
-def report(run_dir: str) -> None:
+@click.option(
+    "--device-bench",
+    type=click.Path(),
+    help="`edgekd bench FINAL.onnx --json` output from the device: recompute the verdict from "
+    "its figures (exit 1 when a limit is missed).",
+)
+def report(run_dir: str, device_bench: str | None) -> None:
     """Redraw report.md and report.html of RUN_DIR from its report.json."""
-    from edgekd.report.rerender import rerender
+    from edgekd.report.rerender import device_verdict_line, rerender
 
-    for path in rerender(run_dir):
+    for path in rerender(run_dir, device_bench):
         click.echo(f"wrote {path}")
+    if device_bench is not None:
+        line, ok = device_verdict_line(run_dir)
+        click.echo(line)
+        sys.exit(0 if ok else 1)
 
 
 @main.command()

@@ -70,7 +70,8 @@ def test_verdict_contract_margins_and_unchecked_limits():
         b, {"latency_p90_ms": 60.0, "memory_added_mb": 10.0, "size_bytes": 1024 * 1024}
     )
     d = v.to_dict()
-    assert set(d) == {"profile", "ok", "checks"} and d["profile"] == "iot"
+    assert set(d) == {"profile", "target", "ok", "checks"} and d["profile"] == "iot"
+    assert d["target"] == "arm64"  # iot is a Raspberry-Pi-class board
     assert d["ok"] is False and v.ok is False
     by = {c["metric"]: c for c in d["checks"]}
     assert set(by) == {"latency_p90_ms", "memory_added_mb", "size_kb"}  # None limits not checked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 
 import numpy as np
 import pytest
@@ -39,9 +40,11 @@ def test_conv_relu_gemm_exact_costs(tmp_path):
     data = path.read_bytes()
     assert s.size_bytes == len(data)
     assert s.gzip_bytes == len(gzip.compress(data, compresslevel=6, mtime=0))
+    assert s.sha256 == hashlib.sha256(data).hexdigest()
     assert set(s.to_dict()) == {
         "size_bytes",
         "gzip_bytes",
+        "sha256",
         "params",
         "macs",
         "peak_activation_bytes",

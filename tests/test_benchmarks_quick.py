@@ -69,3 +69,19 @@ def test_distill_speed_quick(tmp_path):
         assert m["ratio"] == pytest.approx(m["seconds"] / modes["student alone"]["seconds"], 1e-2)
         assert f"{m['ratio']:.2f}x" in md
     assert row["target_met"] == (row["cached_ratio"] <= saved["target_ratio"])
+
+
+def test_device_estimates_quick(tmp_path):
+    result = _main("device_estimates")(["--quick", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "device_estimates_quick.json").read_text())
+    md = (tmp_path / "device_estimates_quick.md").read_text()
+    assert saved == json.loads(json.dumps(result)) and saved["quick"] is True
+    assert all(g["matches_estimator_table"] for g in saved["graphs"].values())
+    roles = {(r["model"], r["role"]) for r in saved["rows"]}
+    assert roles == {("ds-cnn", "held out"), ("fc-autoencoder", "calibration")}
+    assert saved["held_out_inside"] == all(
+        r["inside"] for r in saved["rows"] if r["model"] == "ds-cnn"
+    )
+    assert "## Held-out rows" in md and "## Calibration rows" in md
+    for r in saved["rows"]:
+        assert f"| {r['published_ms']:.2f} | {r['estimate_low_ms']:.2f} - " in md

@@ -27,6 +27,7 @@ def test_int8_ships_iff_it_qualifies_and_flags_reach_the_candidate(tmp_path):
         tmp_path,
         "--student", "resnet-tiny", "--quantize", "int8", "--quant-format", "qoperator",
         "--calibration-method", "percentile", "--calibration-samples", "64",
+        "--target", "host",  # the measured choice; tests/test_device_target.py has the rule
     )  # fmt: skip
     assert report["config"]["quantize"]["max_accuracy_drop"] == 0.5  # points in the config...
     quant = report["quantization"]
@@ -59,7 +60,7 @@ def test_fp32_ships_and_best_candidate_is_measured_beside_it(tmp_path, monkeypat
         ]
 
     monkeypatch.setattr(choose_mod, "compare_latency", slower)
-    run_dir, report, result = _compress(tmp_path, "--quantize", "auto")
+    run_dir, report, result = _compress(tmp_path, "--quantize", "auto", "--target", "host")
 
     assert report["final"] == "student"
     quant = report["quantization"]

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from edgekd.bench.targets import PROFILE_TARGETS, TARGETS
 from edgekd.errors import EdgeKDError
 
 Percentile = Literal["p50", "p90", "p95", "p99"]
@@ -34,6 +35,14 @@ class Budget(BaseModel):
     max_size_kb: float | None = Field(None, gt=0)
     max_activation_kb: float | None = Field(None, gt=0)
     min_retention: float | None = Field(None, gt=0, le=2)
+    target: str = "host"  # the processor class the verdict is for (edgekd/bench/targets.py)
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, v: str) -> str:
+        if v not in TARGETS:
+            raise ValueError(f"unknown target; use one of {', '.join(TARGETS)}")
+        return v
 
     @property
     def latency_metric(self) -> str:
@@ -44,11 +53,12 @@ class Budget(BaseModel):
 
 
 _LIMITS = ("max_latency_ms", "max_memory_mb", "max_size_kb", "max_activation_kb", "min_retention")
-OVERRIDES = ("max_latency_ms", "max_memory_mb", "max_size_kb", "max_activation_kb", "min_retention")
+OVERRIDES = (*_LIMITS, "target")
 
 PROFILES: dict[str, Budget] = {
     "phone": Budget(
         name="phone",
+        target=PROFILE_TARGETS["phone"],
         description="mid-range Android CPU class",
         threads=4,
         max_latency_ms=20,
@@ -57,6 +67,7 @@ PROFILES: dict[str, Budget] = {
     ),
     "iot": Budget(
         name="iot",
+        target=PROFILE_TARGETS["iot"],
         description="Raspberry-Pi-class Linux board",
         threads=1,
         max_latency_ms=50,
@@ -65,6 +76,7 @@ PROFILES: dict[str, Budget] = {
     ),
     "mcu": Budget(
         name="mcu",
+        target=PROFILE_TARGETS["mcu"],
         description="MCUNet / MLPerf Tiny class; activations estimated from the graph",
         threads=1,
         max_latency_ms=100,
@@ -182,13 +194,19 @@ class BudgetVerdict:
     profile: str
     ok: bool
     checks: list[dict[str, Any]] = field(default_factory=list)
+    target: str = "host"
 
     @property
     def unmeasured(self) -> list[str]:
         return [c["metric"] for c in self.checks if c["ok"] is None]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile, "ok": self.ok, "checks": [dict(c) for c in self.checks]}
+        return {
+            "profile": self.profile,
+            "target": self.target,
+            "ok": self.ok,
+            "checks": [dict(c) for c in self.checks],
+        }
 
 
 def _check(metric: str, limit: float, value: float | None, upper: bool) -> dict[str, Any]:
@@ -232,7 +250,7 @@ def check_budget(budget: Budget, metrics: dict[str, Any]) -> BudgetVerdict:
         value = metrics.get("retention")
         checks.append(_check("retention", budget.min_retention, value, upper=False))
     ok = all(c["ok"] is not False for c in checks)
-    return BudgetVerdict(profile=budget.name, ok=ok, checks=checks)
+    return BudgetVerdict(profile=budget.name, ok=ok, checks=checks, target=budget.target)
 
 
 def metrics_from_result(result: dict[str, Any], budget: Budget) -> dict[str, Any]:

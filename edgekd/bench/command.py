@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgekd.bench.budgets import check_budget, list_profiles, load_budget, metrics_from_result
+from edgekd.bench.budgets import list_profiles, load_budget
 from edgekd.bench.inputs import parse_shape_specs
 from edgekd.errors import EdgeKDError
 
@@ -28,16 +28,22 @@ def _version() -> str:
 
 
 def _judge(result: dict[str, Any], budget) -> dict[str, Any]:
-    """Per-artifact verdicts, and one top-level verdict in the report.json shape."""
+    """Per-artifact verdicts, and one top-level verdict in the report.json shape; an MCU
+    target's latency is estimated from each graph (bench/mcu.py), never taken from this host."""
+    from edgekd.bench.mcu import add_estimates
+    from edgekd.bench.verdict import judge
+
+    add_estimates(result["artifacts"], budget.target)
     verdicts = []
     for art in result["artifacts"]:
-        v = check_budget(budget, metrics_from_result(art, budget))
+        v = judge(art, budget, result["host"]["cpu"])
         art["budget"] = v.to_dict()
         verdicts.append((art["name"], v))
     if len(verdicts) == 1:
         return verdicts[0][1].to_dict()
     checks = [{"artifact": name, **c} for name, v in verdicts for c in v.checks]
-    return {"profile": budget.name, "ok": all(v.ok for _, v in verdicts), "checks": checks}
+    ok = all(v.ok for _, v in verdicts)
+    return {"profile": budget.name, "target": budget.target, "ok": ok, "checks": checks}
 
 
 def _check_timing(models: Sequence[str], runs: int, duration: float | None, warmup: int) -> None:
@@ -107,6 +113,7 @@ def run_bench(
     max_size_kb: float | None = None,
     max_activation_kb: float | None = None,
     min_retention: float | None = None,
+    target: str | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Measure `models`, check the budget (if any), print table or JSON; (result, exit code)."""
     from edgekd.bench.run import benchmark_many
@@ -118,6 +125,7 @@ def run_bench(
         "max_size_kb": max_size_kb,
         "max_activation_kb": max_activation_kb,
         "min_retention": min_retention,
+        "target": target,
     }
     wants_budget = budget is not None or any(v is not None for v in overrides.values())
     bud = load_budget(budget, **overrides) if wants_budget else None

@@ -12,6 +12,7 @@ figure: edgekd.bench.params, .macs (a node with MACs edgekd cannot count is name
 from __future__ import annotations
 
 import gzip
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ class GraphStats:
 
     size_bytes: int
     gzip_bytes: int
+    sha256: str  # of the model file itself: ties a device's measurement to this exact file
     params: int | None = None
     macs: int | None = None
     peak_activation_bytes: int | None = None
@@ -44,6 +46,7 @@ class GraphStats:
         out = {
             "size_bytes": self.size_bytes,
             "gzip_bytes": self.gzip_bytes,
+            "sha256": self.sha256,
             "params": self.params,
             "macs": self.macs,
             "peak_activation_bytes": self.peak_activation_bytes,
@@ -93,12 +96,17 @@ def _file_sizes(paths: Sequence[Path]) -> tuple[int, int]:
     return raw, zipped
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _ort_stats(path: Path) -> GraphStats:
     """Sizes only: `.ort` files are flatbuffers the onnx package cannot read."""
     raw, zipped = _file_sizes([path])
     return GraphStats(
         raw,
         zipped,
+        _sha256(path),
         notes=[
             "ORT format: params/MACs/activations are counted from the .onnx it came from "
             "(bench that file, or pass the .onnx with --ort)"
@@ -121,6 +129,17 @@ def _known_shapes(
 
         known.update(observe_shapes(fixed, missing, base_dir=base_dir, max_input_mb=max_input_mb))
     return known
+
+
+def model_shapes(
+    path: str | Path,
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    max_input_mb: float | None = None,
+) -> tuple[onnx.ModelProto, Known]:
+    """An .onnx file's graph and every tensor's shape at batch 1 (for per-layer cost models)."""
+    path = Path(path)
+    model = load_model(path)
+    return model, _known_shapes(model, shapes, path.parent, max_input_mb)
 
 
 def _add_counts(stats: GraphStats, model: onnx.ModelProto, known: Known) -> None:
@@ -170,7 +189,7 @@ def graph_stats(
             "the model or re-save the model as one file"
         )
     raw, zipped = _file_sizes([path, *ext])
-    stats = GraphStats(raw, zipped)
+    stats = GraphStats(raw, zipped, _sha256(path))
     if ext:
         stats.notes.append(
             f"weights live in side file(s) {', '.join(p.name for p in ext)}: sizes include them; "

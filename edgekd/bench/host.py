@@ -12,6 +12,8 @@ import os
 import platform
 from typing import Any
 
+from edgekd.bench.targets import KernelRule, get_target, host_class
+
 CPUINFO = "/proc/cpuinfo"
 
 # /proc/cpuinfo flag -> the name reported. x86 kernels name them as Intel does; Arm kernels
@@ -76,13 +78,29 @@ def int8_path(features: list[str] | None) -> str:
     return "no SIMD int8 path found: expect little or no int8 speed-up"
 
 
+def cpu_name(model: str | None = None) -> str:
+    """This host's CPU in words (the processor every host-measured figure is about)."""
+    return model or read_cpuinfo()[0] or platform.processor() or platform.machine()
+
+
+def this_host_class() -> str | None:
+    """The target class of the machine running edgekd (None: not one of the named classes)."""
+    return host_class(read_cpuinfo()[1])
+
+
+def kernel_rule(target: str) -> KernelRule:
+    """`target` (EdgeKDError if unknown) against this host's class."""
+    return KernelRule(get_target(target).name, this_host_class())
+
+
 def host_info() -> dict[str, Any]:
     """What the timings were taken on: host timings are not device timings."""
     import onnxruntime
 
     model, features = read_cpuinfo()
     return {
-        "cpu": model or platform.processor() or platform.machine(),
+        "cpu": cpu_name(model),
+        "target_class": host_class(features),
         "cores": os.cpu_count(),
         "cpu_features": features,
         "int8_path": int8_path(features),

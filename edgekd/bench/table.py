@@ -146,8 +146,12 @@ def verdict_table(budget: dict[str, Any]) -> Table:
     ok = budget["ok"]
     unmeasured = sum(c["ok"] is None for c in budget["checks"])
     extra = f" ({unmeasured} limit(s) not measured here)" if unmeasured else ""
+    from edgekd.bench.verdict import source_text
+
+    target = f" (target {budget.get('target', 'host')})"
     t = Table(
-        title=f"budget {budget['profile']}: {'[green]met' if ok else '[red]MISSED'}[/]{extra}",
+        title=f"budget {budget['profile']}{target}: {'[green]met' if ok else '[red]MISSED'}[/]"
+        f"{extra}",
         title_justify="left",
     )
     with_artifact = any("artifact" in c for c in budget["checks"])
@@ -157,10 +161,11 @@ def verdict_table(budget: dict[str, Any]) -> Table:
     for col in ("value", "limit", "margin"):
         t.add_column(col, justify="right")
     t.add_column("status")
+    t.add_column("source")
     for c in budget["checks"]:
         status = {True: "[green]ok", False: "[red]missed", None: "[yellow]not measured"}[c["ok"]]
         row = [c["metric"], _num(c["value"], "{:,.4g}"), _num(c["limit"], "{:,.4g}")]
-        row += [_num(c["margin"], "{:+,.4g}"), status]
+        row += [_num(c["margin"], "{:+,.4g}"), status, source_text(c)]
         t.add_row(*([c["artifact"]] if with_artifact else []), *row)
     return t
 
@@ -199,6 +204,7 @@ def profiles_table(profiles: Sequence[Budget]) -> Table:
         t.add_column(col)
     t.add_column("activations (est.)")
     t.add_column("min retention")
+    t.add_column("target")
     t.add_column("class")
     for p in profiles:
         t.add_row(
@@ -210,6 +216,7 @@ def profiles_table(profiles: Sequence[Budget]) -> Table:
             f"≤ {p.max_size_kb / 1024:g} MB" if p.max_size_kb else "—",
             f"≤ {p.max_activation_kb:g} KB" if p.max_activation_kb else "—",
             f"≥ {p.min_retention:g}" if p.min_retention else "—",
+            p.target,
             p.description,
         )
     return t

@@ -308,6 +308,11 @@ class BudgetSection(Section):
         le=2,
         description="Require this accuracy retention, a ratio to the teacher (0.98 = 98%).",
     )
+    target: str | None = Field(
+        None,
+        description="Processor class the verdict is for: host, arm64, x86-avx2, x86-vnni, "
+        "cortex-m4, cortex-m7 (default: the budget profile's).",
+    )
     latency_runs: int = Field(300, ge=10, description="Timed runs per measured model.")
 
     def overrides(self) -> dict[str, Any]:
@@ -315,7 +320,8 @@ class BudgetSection(Section):
         return self.model_dump(include={*LIMIT_OVERRIDES})
 
 
-LIMIT_OVERRIDES = ("max_latency_ms", "max_memory_mb", "max_size_kb", "min_retention")
+# load_budget's overrides: the single limits, and the target class the verdict is for
+LIMIT_OVERRIDES = ("max_latency_ms", "max_memory_mb", "max_size_kb", "min_retention", "target")
 
 
 class RunSection(Section):

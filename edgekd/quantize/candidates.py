@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgekd.bench.targets import KernelRule
+
 
 @dataclass
 class Candidate:
@@ -63,6 +65,12 @@ class QuantizationChoice:
     runs: int
     written: str | None = None  # the candidate in the output file (shipped, or kept to compare)
     written_path: Path | None = None
+    rule: KernelRule = field(default_factory=KernelRule)  # the target; this host's class
+
+    @property
+    def kernels_differ(self) -> bool:
+        """True: host int8 timing was not evidence for the target (choose.py's target rule)."""
+        return self.rule.differs
 
     @property
     def shipped_candidate(self) -> Candidate:
@@ -83,7 +91,15 @@ class QuantizationChoice:
                 "reason": self.reason,
                 "max_accuracy_drop": self.max_accuracy_drop,
                 "max_accuracy_drop_points": self.max_accuracy_drop * 100,
-                "latency": {"threads": self.threads, "batch": 1, "runs": self.runs},
+                "latency": {
+                    "threads": self.threads,
+                    "batch": 1,
+                    "runs": self.runs,
+                    "measured_on": "host",
+                },
+                "target": self.rule.target,
+                "host_class": self.rule.host_class,
+                "kernels_differ": self.kernels_differ,
                 "baseline": entry(self.baseline),
                 "candidates": [entry(c) for c in self.candidates],
             }
@@ -118,5 +134,7 @@ def verdict(c: Candidate, shipped: str, written: str | None = None) -> str:
         words.append("inaccurate")
     if "fp32 (p50" in c.why_not:
         words.append("too slow")
+    if "host-dependent" in c.why_not:
+        words.append("host-dependent")
     text = ", ".join(words) or "rejected"
     return f"{text} (file kept)" if c.name == written else text

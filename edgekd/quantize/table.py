@@ -68,8 +68,13 @@ def candidate_rows(quant: dict) -> list[list[str]]:
 
 def caption(quant: dict) -> str:
     lat = quant["latency"]
+    where = (
+        f" (host timing, not {quant['target']}'s: the choice followed the target rule)"
+        if quant.get("kernels_differ")
+        else ""
+    )
     return (
-        f"Validation split; p50 at batch {lat['batch']}, {lat['threads']} thread(s), "
+        f"Validation split; p50{where} at batch {lat['batch']}, {lat['threads']} thread(s), "
         f"{lat['runs']} runs, all candidates interleaved. retention = accuracy / fp32 accuracy "
         f"(tolerance {quant['max_accuracy_drop'] * 100:.2f} points). int8/float nodes: compute "
         f"nodes onnxruntime runs in int8 / in float after its graph optimizations. spec acc = the "

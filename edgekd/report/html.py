@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from edgekd.bench.verdict import source_text
 from edgekd.pages.html import CSS, dig, esc, fmt, generic_body, is_num, ms, render_value, rows_table
 from edgekd.pages.text import count_text, macs_cell, retention_text, size_text
 from edgekd.report import plots
+from edgekd.report.provenance import provenance_lines
 from edgekd.second_runtime import shipped_line, verdict_suffix
 
 # Keys with a dedicated place on the page; every other top-level key is an extra section.
-CORE_KEYS = ("edgekd_version", "host", "config", "artifacts", "final", "budget", "notes")
+CORE_KEYS = (
+    "edgekd_version", "host", "config", "artifacts", "final", "budget", "notes", "budget_spec",
+)  # fmt: skip
 # Known optional sections first, in this order; unknown ones follow in report.json order.
 SECTION_ORDER = ("distillation", "training", "pruning", "quantization", "parity")
 TITLES = {
@@ -194,11 +198,14 @@ def budget_table(report: dict) -> str:
         rows.append(
             f"<tr><td>{esc(c.get('metric', '?'))}</td><td class=n>{fmt(c.get('value'))}</td>"
             f"<td class=n>{fmt(c.get('limit'))}</td><td class=n>{fmt(c.get('margin'))}</td>"
-            f'<td class="{cls}">{word}</td></tr>'
+            f'<td class="{cls}">{word}</td><td>{esc(source_text(c))}</td></tr>'
         )
     if not rows:
         return '<p class="muted">no budget limits were checked</p>'
-    head = "<tr><th>metric</th><th>value</th><th>limit</th><th>margin</th><th>verdict</th></tr>"
+    head = (
+        "<tr><th>metric</th><th>value</th><th>limit</th><th>margin</th><th>verdict</th>"
+        "<th>source</th></tr>"
+    )
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -237,6 +244,9 @@ def render_html(report: dict) -> str:
     body = [
         f"<h1>{esc(title)}</h1>",
         _verdict(report),
+        "<ul class=muted>"
+        + "".join(f"<li>{esc(line)}</li>" for line in provenance_lines(report))
+        + "</ul>",
         _cards(report),
         "<h2>Artifacts</h2>",
         artifact_table(report),

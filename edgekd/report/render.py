@@ -11,6 +11,7 @@ from rich.table import Table
 from edgekd.atomic import write_text_atomic
 from edgekd.bench.table import host_line
 from edgekd.pages.text import count_text, macs_cell, md_table, retention_text, size_text
+from edgekd.report.provenance import provenance_lines
 from edgekd.second_runtime import shipped_line, verdict_suffix
 
 HEADERS = [
@@ -57,6 +58,7 @@ def check_rows(report: dict) -> list[list[str]]:
             "n/a" if c["value"] is None else f"{c['value']:.4g}",
             f"{c['limit']:.4g}",
             verdicts[c["ok"]],
+            c.get("source", "host-measured"),
         ]
         for c in report["budget"]["checks"]
     ]
@@ -64,8 +66,9 @@ def check_rows(report: dict) -> list[list[str]]:
 
 def _verdict(report: dict) -> str:
     b = report["budget"]
-    met = "all limits met" if b["ok"] else "a limit is MISSED"
-    return f"budget '{b['profile']}': {met}{verdict_suffix(report)}"
+    where = f" (target {b['target']})" if b.get("target", "host") != "host" else ""
+    state = "all limits met" if b["ok"] else "a limit is MISSED"
+    return f"budget '{b['profile']}'{where}: {state}{verdict_suffix(report)}"
 
 
 def _teacher_md(t: dict) -> list[str]:
@@ -203,6 +206,7 @@ def render_markdown(report: dict) -> str:
     parts = [
         f"# edgekd report: {report['config']['data']} -> {report['final']}",
         f"**{_verdict(report)}**",
+        "\n".join(f"- {line}" for line in provenance_lines(report)),
         md_table(HEADERS, artifact_rows(report)),
         f"Accuracy on the held-out test split, measured by onnxruntime on the ONNX files. "
         f"Latency: batch {lat['batch']}, {lat['threads']} thread(s), {lat['runs']} runs "
@@ -210,7 +214,7 @@ def render_markdown(report: dict) -> str:
         f"minus the bare runtime.",
         *filter(None, [shipped_line(report)]),
         "## Budget checks",
-        md_table(["metric", "value", "limit", "verdict"], check_rows(report)),
+        md_table(["metric", "value", "limit", "verdict", "source"], check_rows(report)),
     ]
     final = next((a for a in report["artifacts"] if a["name"] == report["final"]), {})
     if final.get("ort_path"):
@@ -262,7 +266,7 @@ def print_summary(report: dict, console: Console) -> None:
         table.add_row(*row)
     console.print(table)
     checks = Table(title=_verdict(report))
-    for h in ("metric", "value", "limit", "verdict"):
+    for h in ("metric", "value", "limit", "verdict", "source"):
         checks.add_column(h)
     for row in check_rows(report):
         checks.add_row(*row, style=None if row[-1] == "ok" else "bold red")

@@ -44,16 +44,29 @@ def load_report(run_dir: str | Path) -> dict:
     return report
 
 
-def rerender(run_dir: str | Path) -> list[Path]:
-    """Rewrite report.md and report.html (atomically) from report.json; report.json is untouched.
+def rerender(run_dir: str | Path, device_bench: str | Path | None = None) -> list[Path]:
+    """Rewrite report.md and report.html (atomically) from report.json; report.json is untouched
+    unless `device_bench` (an `edgekd bench --json` of the final file, run on the device) is
+    given: then the verdict is recomputed from the device's figures (report/device.py) and
+    report.json is rewritten too.
 
-    Both views are rendered before either file is written, so bad input changes nothing.
+    Everything is rendered before any file is written, so bad input changes nothing.
     """
     from edgekd.report.html import render_html
     from edgekd.report.render import render_markdown
 
     run_dir = Path(run_dir)
     report = load_report(run_dir)
+    written = []
+    if device_bench is not None:
+        from edgekd.report.device import import_device_bench
+
+        if "budget_spec" not in report:
+            raise EdgeKDError(
+                f"'{run_dir / 'report.json'}' does not record its budget's limits; rerun "
+                "compress with this edgekd version to import a device measurement"
+            )
+        report = import_device_bench(report, device_bench)
     try:
         markdown = render_markdown(report)
         page = render_html(report)
@@ -63,7 +76,18 @@ def rerender(run_dir: str | Path) -> list[Path]:
             f"'{run_dir / 'report.json'}' cannot be rendered ({detail}); "
             "was it written by edgekd compress?"
         ) from None
+    if device_bench is not None:
+        written.append(write_text_atomic(run_dir / "report.json", json.dumps(report, indent=2)))
     return [
+        *written,
         write_text_atomic(run_dir / "report.md", markdown),
         write_text_atomic(run_dir / "report.html", page),
     ]
+
+
+def device_verdict_line(run_dir: str | Path) -> tuple[str, bool]:
+    """One line on the verdict recomputed from an imported device bench, and whether it holds."""
+    report = load_report(run_dir)
+    b, dev = report["budget"], report.get("device_bench") or {}
+    state = "all limits met" if b["ok"] else "a limit is MISSED"
+    return f"budget '{b['profile']}' on the device ({dev.get('cpu')}): {state}", bool(b["ok"])

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgekd.bench.budgets import Budget, check_budget, metrics_from_result
+from edgekd.bench.budgets import Budget
+from edgekd.bench.host import cpu_name
+from edgekd.bench.verdict import judge
 
 # Budget check metric -> the key of a trial's figures that holds the same value.
 FIGURE_OF = {
@@ -35,13 +37,12 @@ def trial_figures(
 ) -> dict[str, Any]:
     """The shipped artifact's figures and the budget verdict, with retention on validation."""
     final = next(a for a in report["artifacts"] if a["name"] == report["final"])
-    metrics = metrics_from_result(final, budget)
     # The trial is chosen on validation data, so its retention limit is judged on validation too
     # (shipped val accuracy / teacher val accuracy, both by onnxruntime); the final run's report
     # judges retention on the test split as always.
     val_retention = val_accuracy / teacher_val_accuracy if teacher_val_accuracy else 0.0
-    metrics["retention"] = val_retention
-    verdict = check_budget(budget, metrics)
+    # judge: an MCU target's latency is the graph's estimate, as in the run's own verdict
+    verdict = judge({**final, "retention": val_retention}, budget, cpu_name())
     lat = final.get("latency_ms") or {}
     mem = final.get("memory_mb") or {}
     act = final.get("peak_activation_bytes")

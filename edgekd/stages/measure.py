@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from edgekd.bench.budgets import check_budget, metrics_from_result
+from edgekd.bench.host import cpu_name
+from edgekd.bench.mcu import BOARDS, estimate_file
+from edgekd.bench.verdict import judge
 from edgekd.data.labels import stamp_onnx
 from edgekd.evaluate import onnx_logits
 from edgekd.measure import Artifact, measure_artifacts
@@ -58,9 +60,12 @@ def run(
         runs=ctx.cfg.budget.latency_runs,
         reference=reference,
     )
+    if ctx.budget.target in BOARDS:  # an MCU: its latency is estimated from each graph
+        for row, artifact in zip(rows, artifacts, strict=True):
+            row["estimate"] = estimate_file(artifact.path, ctx.budget.target).to_dict()
     final_row = next(m for m in rows if m["name"] == final)
     shipped = next(a.path for a in artifacts if a.name == final)
     x_test = ctx.data.x_test
     final_row["second_runtime"] = second_opinion(shipped, x_test, onnx_logits(shipped, x_test))
-    verdict = check_budget(ctx.budget, metrics_from_result(final_row, ctx.budget))
+    verdict = judge(final_row, ctx.budget, cpu_name())
     return MeasureResult(rows, final, verdict)

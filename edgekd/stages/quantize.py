@@ -16,7 +16,7 @@ from edgekd.stages.context import RunContext
 from edgekd.stages.export import ExportResult
 from edgekd.stages.prune import PruneStageResult
 
-FIELDS = (*DATA, "quantize", "budget.profile", "budget.max_size_kb")
+FIELDS = (*DATA, "quantize", "budget.profile", "budget.max_size_kb", "budget.target")
 
 
 def wanted(cfg: CompressConfig) -> bool:
@@ -78,6 +78,7 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
         max_accuracy_drop=cfg.quantize.max_accuracy_drop,  # points, as everywhere
         threads=ctx.threads,  # choose at the threads the budget is judged at
         keep_best=True,  # fp32 ships? the best candidate is still measured beside it
+        target=budget.target,  # host int8 timing is evidence only for the host's class
         **speed,
         **compress_options(
             cfg.quantize.mode,

@@ -78,6 +78,7 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
         artifacts=measured.rows,
         final=measured.final,
         budget=measured.verdict.to_dict(),
+        budget_spec=ctx.budget.model_dump(),  # the limits, so a device bench can be judged later
         training={"teacher": c.teacher.info.__dict__, "student": c.distill.to_dict()},
         parity=_parity(c),
         quantization=c.quant.choice.to_dict() if c.quant else None,
