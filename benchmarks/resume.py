@@ -31,6 +31,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, environment, write_results  # noqa: E402
 
+from edgekd.pages.text import data_name
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGE_ORDER = ["teacher", "distill", "export", "quantize", "measure", "report"]
 
@@ -145,7 +147,7 @@ def markdown(result: dict) -> str:
     lines = [
         f"# --resume after SIGKILL ({'quick' if result['quick'] else 'full'})",
         "",
-        f"Data `{result['config']['data']}`; wall times include start-up (imports, data).",
+        f"Data `{data_name(result)}`; wall times include start-up (imports, data).",
         "",
         "| kill point | killed in | skipped on resume | resumed run (s) | uninterrupted run (s) "
         "| accuracy resumed | accuracy uninterrupted |",

@@ -262,3 +262,14 @@ def test_md_table_escapes_a_pipe_inside_a_cell():
     assert lines[:2] == ["| spec | note |", "|---|---|"]
     assert lines[2] == "| a.py:f\\|g | ok |"
     assert len(re.split(r"(?<!\\)\|", lines[2])) == len(re.split(r"(?<!\\)\|", lines[0]))
+
+
+def test_titles_name_the_data_spec_of_flat_and_sectioned_configs():
+    """report.json written before config sections had `config.data` as a string; now a section."""
+    from edgekd.report.render import render_markdown
+
+    sectioned = {**REPORT, "config": {"data": {"source": "runs/x.npz", "workers": 0}}}
+    for report, spec in [(REPORT, "digits"), (sectioned, "runs/x.npz")]:
+        title = f"edgekd report: {spec} -> {report['final']}"
+        assert render_markdown(report).splitlines()[0] == f"# {title}"
+        assert f"<h1>{title.replace('>', '&gt;')}</h1>" in render_html(report)

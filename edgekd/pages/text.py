@@ -41,3 +41,9 @@ def md_table(headers: list[str], rows: list[list[str]]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     return "\n".join([line(headers), "|" + "---|" * len(headers), *map(line, rows)])
+
+
+def data_name(report: dict) -> str:
+    """The data spec a report's config names: sectioned (`data.source`) or a flat report."""
+    data = (report.get("config") or {}).get("data", "?")
+    return str(data.get("source", "?")) if isinstance(data, dict) else str(data)

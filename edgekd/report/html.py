@@ -12,7 +12,7 @@ from typing import Any
 
 from edgekd.bench.verdict import source_text
 from edgekd.pages.html import CSS, dig, esc, fmt, generic_body, is_num, ms, render_value, rows_table
-from edgekd.pages.text import count_text, macs_cell, retention_text, size_text
+from edgekd.pages.text import count_text, data_name, macs_cell, retention_text, size_text
 from edgekd.report import plots
 from edgekd.report.provenance import provenance_lines
 from edgekd.second_runtime import shipped_line, verdict_suffix
@@ -237,8 +237,7 @@ def _setup_line(report: dict) -> str:
 
 def render_html(report: dict) -> str:
     """The whole page as one string; needs only report.json (matplotlib for the figures)."""
-    data = dig(report, "config", "data") or "?"
-    title = f"edgekd report: {data} -> {report.get('final', '?')}"
+    title = f"edgekd report: {data_name(report)} -> {report.get('final', '?')}"
     host = dict(report.get("host") or {})
     host["edgekd"] = report.get("edgekd_version", "?")
     body = [

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from edgekd.atomic import write_text_atomic
 from edgekd.bench.table import host_line
-from edgekd.pages.text import count_text, macs_cell, md_table, retention_text, size_text
+from edgekd.pages.text import count_text, data_name, macs_cell, md_table, retention_text, size_text
 from edgekd.report.provenance import provenance_lines
 from edgekd.second_runtime import shipped_line, verdict_suffix
 
@@ -204,7 +204,7 @@ def render_markdown(report: dict) -> str:
     host = report["host"]
     lat = report["artifacts"][0]["latency_ms"]
     parts = [
-        f"# edgekd report: {report['config']['data']} -> {report['final']}",
+        f"# edgekd report: {data_name(report)} -> {report['final']}",
         f"**{_verdict(report)}**",
         "\n".join(f"- {line}" for line in provenance_lines(report)),
         md_table(HEADERS, artifact_rows(report)),
@@ -259,7 +259,7 @@ def write_reports(run_dir: Path, report: dict) -> list[Path]:
 
 
 def print_summary(report: dict, console: Console) -> None:
-    table = Table(title=f"edgekd: {report['config']['data']} -> {report['final']}")
+    table = Table(title=f"edgekd: {data_name(report)} -> {report['final']}")
     for h in HEADERS:
         table.add_column(h, justify="left" if h in ("artifact", "precision") else "right")
     for row in artifact_rows(report):
