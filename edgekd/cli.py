@@ -76,6 +76,14 @@ def main() -> None:
     help="Data: digits, mnist1d, shapes32:N, path.npz, path.csv, image folder, module:callable.",
 )
 @click.option("--label-column", help="CSV label column name (default: the last column).")
+@click.option("--text-column", help="Texts: the CSV / JSON Lines column holding them.")
+@click.option("--max-length", type=int, help="Texts: tokens per text (default: 95th percentile).")
+@click.option("--vocab-size", type=int, help="Texts: train a student WordPiece of N tokens.")
+@click.option(
+    "--trust-remote-code/--no-trust-remote-code",
+    default=None,
+    help="Texts: let a Hugging Face teacher folder run its own code.",
+)
 @click.option("--image-size", type=int, help="Resize images to N x N.")
 @click.option("--image-mean", callback=_floats, help="Per-channel image mean, e.g. 0.5,0.5,0.5.")
 @click.option("--image-std", callback=_floats, help="Per-channel image std, e.g. 0.5,0.5,0.5.")

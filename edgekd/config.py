@@ -73,6 +73,17 @@ class CompressConfig(BaseModel):
         None, description="standardize inputs inside the student; None: on for 1-D features"
     )
     label_column: str | None = Field(None, description="CSV label column (default: last)")
+    # texts (edgekd/text/): the data file's text column, tokens per text, student vocabulary
+    text_column: str | None = Field(None, description="CSV / JSON Lines column of texts")
+    max_length: int | None = Field(
+        None, ge=2, description="tokens per text; None: the 95th percentile, within the teacher's"
+    )
+    vocab_size: int | None = Field(
+        None, ge=16, description="train a WordPiece of N tokens for the student; None: auto"
+    )
+    trust_remote_code: bool = Field(
+        False, description="let a Hugging Face teacher folder run its own Python code"
+    )
     image_size: int | None = Field(None, ge=1, description="resize images to N x N")
     image_mean: list[float] | None = Field(None, description="per-channel mean after /255")
     image_std: list[float] | None = Field(None, description="per-channel std after /255")

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from edgekd.bench.latency import make_session
+from edgekd.text.feeds import onnx_feeds
 
 
 def onnx_logits(path: str | Path, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
     session = make_session(path, threads=0)
-    name = session.get_inputs()[0].name
     outs = [
-        session.run(None, {name: x[i : i + batch_size].astype(np.float32)})[0]
+        session.run(None, onnx_feeds(session, x[i : i + batch_size]))[0]
         for i in range(0, len(x), batch_size)
     ]
     return np.concatenate(outs)

@@ -21,6 +21,7 @@ from torch import nn
 from edgekd.atomic import atomic_path
 from edgekd.bench.latency import make_session
 from edgekd.errors import ParityError
+from edgekd.text.feeds import onnx_feeds
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -32,7 +33,12 @@ def _quiet_exporter() -> None:
 
 
 def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
-    """Export with a dynamic batch axis, embedded weights, and `onnx.checker` passed."""
+    """Export with a dynamic batch axis, embedded weights, and `onnx.checker` passed. Integer
+    examples are token ids: a text model, exported with its two token inputs (edgekd/text/)."""
+    if not example.dtype.is_floating_point:
+        from edgekd.text.export import export_token_model
+
+        return export_token_model(model, example, path)
     _quiet_exporter()
     path = Path(path)
     model = model.eval().cpu()
@@ -70,13 +76,15 @@ class Parity:
     max_abs_diff: float
     top1_agreement: float
     samples: int
+    tokenizer: dict | None = None  # texts: tokenizer.json + ONNX on the raw test texts
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "max_abs_diff": self.max_abs_diff,
             "top1_agreement": self.top1_agreement,
             "samples": self.samples,
         }
+        return out if self.tokenizer is None else {**out, "tokenizer": self.tokenizer}
 
 
 def check_parity(
@@ -93,10 +101,11 @@ def check_parity(
     session = make_session(onnx_path)
     diffs, agree = [], 0
     for start in range(0, len(inputs), batch_size):
-        x = inputs[start : start + batch_size].astype(np.float32)
+        x = np.asarray(inputs[start : start + batch_size])
+        x = x if x.dtype.kind == "i" else x.astype(np.float32)  # int: token ids (texts)
         with torch.no_grad():
             ref = model(torch.from_numpy(x)).numpy()
-        got = session.run(None, {INPUT_NAME: x})[0]
+        got = session.run(None, onnx_feeds(session, x))[0]
         diffs.append(float(np.abs(ref - got).max()))
         agree += int((ref.argmax(1) == got.argmax(1)).sum())
     parity = Parity(max(diffs), agree / len(inputs), len(inputs))

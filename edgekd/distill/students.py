@@ -170,11 +170,15 @@ def build_student(
     """
     if isinstance(spec, nn.Module):
         model = copy.deepcopy(spec)
+    elif data.is_text:
+        from edgekd.text.students import build_text_model
+
+        model = build_text_model(spec, data, width=width)
     else:
         model = build_module(spec, data.input_shape, data.num_classes, width=width, what="student")
     spec = spec_label(spec)
     if standardize is None:
-        standardize = len(data.input_shape) == 1
+        standardize = len(data.input_shape) == 1 and not data.is_text  # token ids: never
     if standardize:
         model = standardized(model, data.x_train)
     model.eval()

@@ -115,6 +115,10 @@ def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None) -> D
         image_std=cfg.image_std,
         warn=warn,
         workers=cfg.workers,
+        text_column=cfg.text_column,
+        max_length=cfg.max_length,
+        vocab_size=cfg.vocab_size,
+        tokenizer=cfg.teacher[0] if len(cfg.teacher) == 1 else None,
     )
 
 

@@ -20,9 +20,10 @@ class ExportResult(StageResult):
     path: Path
     parity: Any  # edgekd.export parity result
     name: str = "student"  # the artifact's name in the report
+    tokenizer: Path | None = None  # texts: tokenizer.json, shipped beside student.onnx
 
     def files(self) -> list[Path]:
-        return [self.path]
+        return [self.path, self.tokenizer] if self.tokenizer else [self.path]
 
     @property
     def artifact(self) -> Artifact:
@@ -33,4 +34,11 @@ class ExportResult(StageResult):
 def run(ctx: RunContext, student: DistillResult) -> ExportResult:
     x = ctx.data.x_test
     path = export_onnx(student.model, torch.from_numpy(x[:2]), ctx.run_dir / "student.onnx")
-    return ExportResult(path, check_parity(student.model, path, x))
+    parity = check_parity(student.model, path, x)
+    if not ctx.data.is_text:
+        return ExportResult(path, parity)
+    from edgekd.text.export import check_tokenizer_parity, write_tokenizer
+
+    tokenizer = write_tokenizer(ctx.data.text, ctx.run_dir)
+    parity.tokenizer = check_tokenizer_parity(student.model, path, tokenizer, ctx.data.text, x)
+    return ExportResult(path, parity, tokenizer=tokenizer)
