@@ -26,16 +26,23 @@ BY_RANK = {
 }
 
 
+# Token ids (edgekd/text/): a wider text transformer teaches a TextCNN.
+TEXT = Recipe("texts (token ids)", "text-transformer:width=2", "textcnn")
+
+
 def recipe_for(input_shape: tuple[int, ...]) -> Recipe:
     """The built-in pair for samples of `input_shape`; other ranks get the image recipe, whose
     shape check then names the problem."""
     return BY_RANK.get(len(input_shape), BY_RANK[3])
 
 
-def resolve_models(teacher: list[str], student: str, input_shape: tuple[int, ...]):
+def resolve_models(
+    teacher: list[str], student: str, input_shape: tuple[int, ...], *, text: bool = False
+):
     """(teacher, student, note): an empty teacher list and a student of "auto" replaced by the
-    recipe for the data's shape; `note` says what was chosen (None when nothing was)."""
-    recipe = recipe_for(input_shape)
+    recipe for the data's shape (or for texts); `note` says what was chosen (None when nothing
+    was)."""
+    recipe = TEXT if text else recipe_for(input_shape)
     chosen = []
     if not teacher:
         teacher = [recipe.teacher]

@@ -60,7 +60,8 @@ class RunContext:
         return replace(self, cfg=self.cfg.model_copy(update=update))
 
     def train_config(self, epochs: int | None) -> TrainConfig:
-        return train_config(self.cfg, epochs)
+        """The run's training settings; texts also carry their tokens (for text views)."""
+        return replace(train_config(self.cfg, epochs), tokens=self.data.text)
 
     @property
     def threads(self) -> int:
@@ -132,13 +133,16 @@ def teacher_of(cfg: CompressConfig, data: DataBundle):
         weights=cfg.teacher_weight,
         trust_pickle=cfg.trust_pickle,
         temperature=cfg.temperature,
+        trust_remote_code=cfg.trust_remote_code,
     )
 
 
 def with_recipes(cfg: CompressConfig, data: DataBundle) -> tuple[CompressConfig, list[str]]:
     """`cfg` with the built-in teacher/student for the data's shape where none was given (saved
     resolved in config.yaml), and the notices to print once every input has been checked."""
-    teacher, student, chosen = resolve_models(cfg.teacher, cfg.student, data.input_shape)
+    teacher, student, chosen = resolve_models(
+        cfg.teacher, cfg.student, data.input_shape, text=data.is_text
+    )
     notes = [chosen, data.class_ids and label_notice(data.name, data.class_ids)]
     return cfg.model_copy(update={"teacher": teacher, "student": student}), [n for n in notes if n]
 
@@ -198,7 +202,8 @@ def load_inputs(given: GivenInputs, console: Console) -> Inputs:
         if loading.transfer is not None
         else None
     )
-    resolve_augment(cfg.augment, data.input_shape)  # a bad --augment fails before any training
+    # a bad --augment fails before any training
+    resolve_augment(cfg.augment, data.input_shape, text=data.is_text)
     cfg, notes = with_recipes(cfg, data)
     chosen = {k: getattr(cfg, k) for k in ("teacher", "student") if k not in given.objects}
     models = build_models(loading.model_copy(update=chosen), data)

@@ -69,17 +69,28 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
             "limit, so quantized candidates qualified on accuracy alone, not on speed"
         )
     suffix = "fp16" if cfg.quantize == "fp16" else "int8"
-    choice = choose_quantization(
-        fp32.path,
-        ctx.run_dir / f"{fp32.name.replace('-', '.')}.{suffix}.onnx",
+    out = ctx.run_dir / f"{fp32.name.replace('-', '.')}.{suffix}.onnx"
+    common = dict(
         calibration=data.x_train,
         val_x=data.x_val,
         val_y=data.y_val,
-        mode=cfg.quantize,
         max_accuracy_drop=cfg.max_accuracy_drop / 100,  # config: points; API: fraction
         threads=ctx.threads,  # choose at the threads the budget is judged at
         keep_best=True,  # fp32 ships? the best candidate is still measured beside it
         **speed,
+    )
+    if data.is_text:  # token inputs: int8 of embeddings + MatMul/Gemm (edgekd/text/quantize.py)
+        from edgekd.text.quantize import choose_text_quantization
+
+        choice = choose_text_quantization(
+            fp32.path, out, calibration_samples=cfg.calibration_samples, **common
+        )
+        return QuantizeResult(choice, fp32.name, size_note)
+    choice = choose_quantization(
+        fp32.path,
+        out,
+        mode=cfg.quantize,
+        **common,
         **compress_options(
             cfg.quantize, cfg.quant_format, cfg.calibration_method, cfg.calibration_samples
         ),

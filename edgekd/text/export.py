@@ -65,7 +65,22 @@ def export_token_model(model: nn.Module, example: torch.Tensor, path: str | Path
         )
         _strip_debug_metadata(tmp)
         onnx.checker.check_model(str(tmp), full_check=True)
+    stamp_seq_len(path, example.shape[1])
     return path
+
+
+def stamp_seq_len(path: Path, seq_len: int) -> None:
+    """Record the data's sequence length in the ONNX metadata: `edgekd bench` times the file
+    at that length unless told otherwise (--shape input_ids=1xN)."""
+    from edgekd.bench.inputs import SEQ_LEN_KEY
+
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if p.key != SEQ_LEN_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    model.metadata_props.add(key=SEQ_LEN_KEY, value=str(int(seq_len)))
+    with atomic_path(path) as tmp:
+        onnx.save(model, str(tmp))
 
 
 def write_tokenizer(info: TextInfo, run_dir: Path) -> Path:
