@@ -27,21 +27,9 @@ from tests.cli_runs import run_compress
 POS = ["good", "great", "fine", "lovely", "superb", "wonderful", "charming", "moving"]
 NEG = ["bad", "awful", "boring", "dull", "poor", "terrible", "weak", "messy"]
 FILL = [
-    "the",
-    "film",
-    "movie",
-    "story",
-    "plot",
-    "acting",
-    "is",
-    "was",
-    "a",
-    "an",
-    "and",
-    "very",
-    "quite",
-    "really",
-]
+    "the", "film", "movie", "story", "plot", "acting", "is", "was", "a", "an", "and", "very",
+    "quite", "really",
+]  # fmt: skip
 LONG_ROW = 5  # this row's text is far longer than the others
 
 
