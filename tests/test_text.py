@@ -100,6 +100,32 @@ def test_bert_folder_teacher_end_to_end(texts, bert_dir, tmp_path):
     assert report["parity"]["student"]["tokenizer"]["top1_agreement"] == 1.0
 
 
+def test_onnx_teacher_on_raw_strings(texts, tmp_path):
+    """A scikit-learn TF-IDF pipeline (skl2onnx, string input) teaches through decoded text."""
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import StringTensorType
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    rows = _rows()
+    pipe = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=300))
+    pipe.fit([r["text"] for r in rows], [r["label"] for r in rows])
+    onx = to_onnx(pipe, initial_types=[("text", StringTensorType([None, 1]))])
+    (tmp_path / "tfidf.onnx").write_bytes(onx.SerializeToString())
+    out, result = run_compress(
+        tmp_path,
+        *("--data", str(texts / "r.jsonl"), "--text-column", "text"),
+        *("--teacher", str(tmp_path / "tfidf.onnx"), "--student", "bigru", "--quantize", "none"),
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    teacher = report["training"]["teacher"]
+    assert teacher["kind"] == "onnx-text"
+    assert teacher["test_accuracy"] > 0.9  # it read the words back from the student's ids
+    assert (out / "tokenizer.json").is_file() and (out / "student.onnx").is_file()
+
+
 def test_json_lines_and_csv_give_the_same_bundle(texts, bert_dir):
     a = load_data(str(texts / "r.csv"), text_column="text", tokenizer=str(bert_dir))
     b = load_data(str(texts / "r.jsonl"), text_column="text", tokenizer=str(bert_dir))

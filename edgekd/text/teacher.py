@@ -93,8 +93,6 @@ class OnnxTextTeacher(Teacher):
     has_graph = False
 
     def __init__(self, path: Path, model: onnx.ModelProto, bridge: Bridge, data: DataBundle):
-        import onnxruntime as ort
-
         source, self.sure_probs, labels = _pick_output(model, path)
         if labels is not None and [str(v) for v in labels] != [
             str(v) for v in (data.class_ids or range(data.num_classes))
@@ -105,18 +103,13 @@ class OnnxTextTeacher(Teacher):
             )
         model = onnx.ModelProto.FromString(model.SerializeToString())
         _prune(model.graph, [source])
-        kept = [o for o in model.graph.output if o.name == source]
-        if not kept:
-            model.graph.output.append(onnx.helper.make_tensor_value_info(source, 1, None))
+        kept = [o for o in model.graph.output if o.name == source]  # one output: the scores
+        del model.graph.output[:]
+        model.graph.output.extend(
+            kept or [onnx.helper.make_tensor_value_info(source, onnx.TensorProto.FLOAT, None)]
+        )
         self.spec, self.bridge = str(path), bridge
-        try:
-            self.session = ort.InferenceSession(
-                model.SerializeToString(), providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:
-            raise EdgeKDError(
-                f"teacher '{path}' does not load in onnxruntime ({first_line(e)})"
-            ) from None
+        self.session = _session(model, path)
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.output_name = source
         self.strings = not is_text_model(self.inputs)
@@ -142,6 +135,32 @@ class OnnxTextTeacher(Teacher):
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return to_logits(self.scores(x), self.output)
+
+
+def _session(model: onnx.ModelProto, path: Path):
+    """An onnxruntime session; a StringNormalizer whose locale this host lacks (skl2onnx's
+    TF-IDF lower-cases in en_US.UTF-8 by default) falls back to C.UTF-8, which lower-cases
+    ASCII the same way."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4  # the failure is reported here, in one line
+    for attempt in range(2):
+        try:
+            return ort.InferenceSession(
+                model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:
+            if attempt or "locale" not in str(e):
+                raise EdgeKDError(
+                    f"teacher '{path}' does not load in onnxruntime ({first_line(e)})"
+                ) from None
+            for node in model.graph.node:
+                if node.op_type == "StringNormalizer":
+                    kept = [a for a in node.attribute if a.name != "locale"]
+                    del node.attribute[:]
+                    node.attribute.extend([*kept, onnx.helper.make_attribute("locale", "C.UTF-8")])
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def load_hf_model(path: Path, trust_remote_code: bool) -> torch.nn.Module:
