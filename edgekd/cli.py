@@ -79,6 +79,7 @@ def main() -> None:
 @click.option("--text-column", help="Texts: the CSV / JSON Lines column holding them.")
 @click.option("--max-length", type=int, help="Texts: tokens per text (default: 95th percentile).")
 @click.option("--vocab-size", type=int, help="Texts: train a student WordPiece of N tokens.")
+@click.option("--tokenizer", help="Texts: the teacher's tokenizer.json (default: its folder's).")
 @click.option(
     "--trust-remote-code/--no-trust-remote-code",
     default=None,

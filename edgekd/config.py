@@ -81,6 +81,9 @@ class CompressConfig(BaseModel):
     vocab_size: int | None = Field(
         None, ge=16, description="train a WordPiece of N tokens for the student; None: auto"
     )
+    tokenizer: str | None = Field(
+        None, description="the teacher's tokenizer.json or folder; None: the teacher folder's"
+    )
     trust_remote_code: bool = Field(
         False, description="let a Hugging Face teacher folder run its own Python code"
     )

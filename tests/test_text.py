@@ -126,6 +126,24 @@ def test_onnx_teacher_on_raw_strings(texts, tmp_path):
     assert (out / "tokenizer.json").is_file() and (out / "student.onnx").is_file()
 
 
+def test_objects_api_takes_a_transformers_model_and_its_tokenizer(texts, bert_dir, tmp_path):
+    from tokenizers import Tokenizer
+    from transformers import AutoModelForSequenceClassification
+
+    import edgekd
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(bert_dir))
+    tok = Tokenizer.from_file(str(bert_dir / "tokenizer.json"))
+    result = edgekd.compress(
+        data=str(texts / "r.csv"), text_column="text", teacher=model, tokenizer=tok,
+        student="text-transformer", epochs=1, allow_weak_teacher=True, quantize="none",
+        latency_runs=10, out=str(tmp_path / "run"),
+    )  # fmt: skip
+    assert result.report["training"]["teacher"]["kind"] == "huggingface"
+    config = (tmp_path / "run" / "config.yaml").read_text()
+    assert "tokenizer:" in config and "in_memory" in config
+
+
 def test_json_lines_and_csv_give_the_same_bundle(texts, bert_dir):
     a = load_data(str(texts / "r.csv"), text_column="text", tokenizer=str(bert_dir))
     b = load_data(str(texts / "r.jsonl"), text_column="text", tokenizer=str(bert_dir))

@@ -119,7 +119,7 @@ def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None) -> D
         text_column=cfg.text_column,
         max_length=cfg.max_length,
         vocab_size=cfg.vocab_size,
-        tokenizer=cfg.teacher[0] if len(cfg.teacher) == 1 else None,
+        tokenizer=cfg.tokenizer or (cfg.teacher[0] if len(cfg.teacher) == 1 else None),
     )
 
 

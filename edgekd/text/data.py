@@ -118,16 +118,16 @@ def _label_array(labels: list[str]) -> np.ndarray:
 
 
 def _teacher_tokenizer(source) -> tuple[Any, int | None]:
-    """The teacher's tokenizer and input limit, when the teacher is a folder or object with one."""
-    if source is None:
-        return None, None
+    """The teacher's tokenizer and input limit: from a model folder or tokenizer.json, or a
+    tokenizer object; (None, None) for anything else (an ONNX file, a recipe, a model object)."""
     if isinstance(source, str | Path):
         path = Path(source)
-        if not path.is_dir() and path.name != "tokenizer.json":
-            return None, None
-        limit = teacher_limit(path) if path.is_dir() else None
-        return load_tokenizer(path), limit
-    return load_tokenizer(source), None
+        if path.is_dir():
+            return load_tokenizer(path), teacher_limit(path)
+        return (load_tokenizer(path), None) if path.name.endswith(".json") else (None, None)
+    if hasattr(source, "to_str") or hasattr(source, "backend_tokenizer"):
+        return load_tokenizer(source), None
+    return None, None
 
 
 def load_text(
