@@ -222,3 +222,24 @@ def test_int8_keeps_dynamic_sequence_axes(texts, tmp_path):
         ids = np.full((2, length), 7, dtype=np.int64)
         out = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
         assert out.shape == (2, 2)
+
+
+def test_bench_feeds_token_inputs_at_the_data_length_or_the_one_asked(texts, tmp_path):
+    data = load_data(str(texts / "r.csv"), text_column="text")
+    torch.manual_seed(0)
+    student = build_student("textcnn", data)
+    path = export_onnx(student, torch.from_numpy(data.x_test[:2]), tmp_path / "s.onnx")
+    base = ["bench", str(path), "--runs", "10", "--warmup", "2", "--no-memory", "--json"]
+
+    def shapes(*extra: str) -> dict:
+        result = CliRunner().invoke(main, [*base, *extra])
+        assert result.exit_code == 0, result.output
+        inputs = json.loads(result.output)["artifacts"][0]["inputs"]
+        assert inputs["input_ids"]["dtype"] == "int64"
+        return {k: v["shape"] for k, v in inputs.items()}
+
+    length = data.text.max_length
+    assert shapes() == {"input_ids": [1, length], "attention_mask": [1, length]}
+    assert shapes("--seq-len", "64", "--batch", "2")["input_ids"] == [2, 64]
+    huge = CliRunner().invoke(main, [*base, "--seq-len", "4000000000"])
+    assert huge.exit_code == 2 and "input limit" in huge.output, huge.output
