@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -52,13 +53,13 @@ def read_records(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     text = _read_text(path)
     if path.suffix == ".csv":
         try:
-            reader = csv.DictReader(text.splitlines())
+            reader = csv.DictReader(io.StringIO(text, newline=""))  # quoted newlines kept
             rows = [r for r in reader if any((v or "").strip() for v in r.values())]
         except csv.Error as e:
             raise EdgeKDError(f"data '{path}' is not a readable CSV file ({e})") from None
         return list(reader.fieldnames or []), rows
     rows = []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):  # not splitlines: JSON may hold U+2028
         if not line.strip():
             continue
         try:
