@@ -42,6 +42,7 @@ def _rows(n: int = 100) -> list[dict]:
         rng.shuffle(words)
         rows.append({"text": " ".join(words), "label": "fresh" if i % 2 else "rotten"})
     rows[LONG_ROW]["text"] = " ".join(["very"] * 80 + ["good"])
+    rows[7]["text"] += "\nsecond line of the review"  # a quoted newline in the CSV
     return rows
 
 
@@ -148,6 +149,7 @@ def test_json_lines_and_csv_give_the_same_bundle(texts, bert_dir):
     a = load_data(str(texts / "r.csv"), text_column="text", tokenizer=str(bert_dir))
     b = load_data(str(texts / "r.jsonl"), text_column="text", tokenizer=str(bert_dir))
     assert a.text.source == "teacher"
+    assert sum(len(getattr(a, f"y_{s}")) for s in ("train", "val", "test")) == len(_rows())
     assert a.x_train.dtype == np.int64 and a.class_ids == ["fresh", "rotten"]
     np.testing.assert_array_equal(a.x_train, b.x_train)
     np.testing.assert_array_equal(a.y_test, b.y_test)
