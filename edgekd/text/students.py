@@ -2,9 +2,9 @@
 
 Each takes `forward(x)` with x the bundle's token ids (-1 = padding, any dtype), and
 `classify(input_ids, attention_mask)`, which is what the exported ONNX computes
-(`TokenInputs`). Padding never changes an output: embeddings of padded positions are zeroed
-and pooling skips them, so the pad id the device's tokenizer writes does not matter and a
-batch padded to any length gives the same logits as each text alone.
+(edgekd/text/export.py). Padding never changes an output: embeddings of padded positions are
+zeroed and pooling skips them, so the pad id the device's tokenizer writes does not matter
+and a batch padded to any length gives the same logits as each text alone.
 
 Registered in the text table (`models/registry.py:register_text_model`): text students need
 the vocabulary size and read integer ids, so they are kept apart from the zoo of float-input
@@ -176,14 +176,3 @@ def build_text_model(spec, data, *, width: float = 1.0) -> nn.Module:
             vocab_size=data.text.vocab_size,
         )  # fmt: skip
     return build_module(spec, data.input_shape, data.num_classes, width=width)
-
-
-class TokenInputs(nn.Module):
-    """What the ONNX file computes: (input_ids, attention_mask) -> logits."""
-
-    def __init__(self, student: TextStudent):
-        super().__init__()
-        self.student = student
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.student.classify(input_ids, attention_mask)
