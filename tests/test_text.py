@@ -245,3 +245,37 @@ def test_bench_feeds_token_inputs_at_the_data_length_or_the_one_asked(texts, tmp
     assert shapes("--seq-len", "64", "--batch", "2")["input_ids"] == [2, 64]
     huge = CliRunner().invoke(main, [*base, "--seq-len", "4000000000"])
     assert huge.exit_code == 2 and "input limit" in huge.output, huge.output
+
+
+@pytest.mark.parametrize("name", ["textcnn", "bigru", "text-transformer"])
+def test_padding_never_changes_a_students_output(texts, name):
+    data = load_data(str(texts / "r.csv"), text_column="text")
+    torch.manual_seed(0)
+    model = build_student(name, data).eval()
+    x = torch.from_numpy(data.x_test[:6])
+    with torch.no_grad():
+        batch = model(x)
+        alone = torch.cat([model(row[None, : int((row >= 0).sum())]) for row in x])
+        longer = model(torch.cat([x, torch.full((len(x), 9), -1)], dim=1))
+    torch.testing.assert_close(alone, batch, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(longer, batch, atol=1e-5, rtol=1e-5)
+
+
+def test_teacher_reads_the_students_batch_through_its_own_tokenizer(texts, bert_dir):
+    """A student vocabulary smaller than the teacher's: the teacher gets each batch decoded and
+    re-encoded, and answers as it does on its own tokenization of the same texts."""
+    from edgekd.distill.teachers import load_teacher
+
+    csv_path = str(texts / "r.csv")
+    data = load_data(csv_path, text_column="text", tokenizer=str(bert_dir), vocab_size=60)
+    assert data.text.source == "trained" and data.text.vocab_size <= 60
+    own = load_data(csv_path, text_column="text", tokenizer=str(bert_dir), max_length=64)
+    teacher = load_teacher([str(bert_dir)], data)
+    whole = (data.x_test[:, -1] < 0) & (own.x_test[:, -1] < 0)  # neither side truncated
+    assert whole.sum() > 10
+    ids = torch.from_numpy(own.x_test[whole])
+    mask = ids >= 0
+    with torch.no_grad():
+        got = teacher(torch.from_numpy(data.x_test[whole]))
+        want = teacher.module(input_ids=torch.where(mask, ids, 0), attention_mask=mask.long())
+    torch.testing.assert_close(got, want.logits, atol=1e-4, rtol=1e-4)
