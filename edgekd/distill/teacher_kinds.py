@@ -22,9 +22,9 @@ from edgekd.distill.students import first_line
 from edgekd.errors import EdgeKDError
 
 NO_GRAPH = (
-    "a Python callable or a model edgekd runs in-process (Hugging Face, an ONNX text model on "
-    "other inputs): no teacher.onnx was written; its accuracy was measured by calling it on the "
-    "test split, and retention is against that"
+    "a Python callable, or a model edgekd runs in-process (Hugging Face; an ONNX text model on "
+    "other inputs than the student's): it has no ONNX graph, so no teacher.onnx was written; its "
+    "accuracy was measured by calling it on the test split, and retention is against that"
 )
 
 
