@@ -81,7 +81,7 @@ def train_teacher(csv_path: Path, out: Path, seed: int) -> dict:
     from sklearn.pipeline import make_pipeline
 
     from edgekd.data.arrays import bundle_from_arrays
-    from edgekd.text.data import texts_and_labels
+    from edgekd.data.text import texts_and_labels
 
     texts, y = texts_and_labels(csv_path, "text", "label")
     split = bundle_from_arrays(str(csv_path), np.arange(len(texts))[:, None], y, seed=seed)

@@ -73,7 +73,7 @@ class CompressConfig(BaseModel):
         None, description="standardize inputs inside the student; None: on for 1-D features"
     )
     label_column: str | None = Field(None, description="CSV label column (default: last)")
-    # texts (edgekd/text/): the data file's text column, tokens per text, student vocabulary
+    # texts (data/text.py): the data file's text column, tokens per text, student vocabulary
     text_column: str | None = Field(None, description="CSV / JSON Lines column of texts")
     max_length: int | None = Field(
         None, ge=2, description="tokens per text; None: the 95th percentile, within the teacher's"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekd.bench.inputs import onnx_feeds
 from edgekd.bench.latency import make_session
-from edgekd.text.feeds import onnx_feeds
 
 
 def onnx_logits(path: str | Path, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +20,13 @@ import torch
 from torch import nn
 
 from edgekd.atomic import atomic_path
+from edgekd.bench.inputs import IDS, MASK, SEQ_LEN_KEY, onnx_feeds
 from edgekd.bench.latency import make_session
 from edgekd.errors import ParityError
-from edgekd.text.feeds import onnx_feeds
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
+TOKENIZER_FILE = "tokenizer.json"
 
 
 def _quiet_exporter() -> None:
@@ -34,15 +36,23 @@ def _quiet_exporter() -> None:
 
 def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
     """Export with a dynamic batch axis, embedded weights, and `onnx.checker` passed. Integer
-    examples are token ids: a text model, exported with its two token inputs (edgekd/text/)."""
+    examples are token ids: a text model, exported with its two token inputs."""
     if not example.dtype.is_floating_point:
-        from edgekd.text.export import export_token_model
-
         return export_token_model(model, example, path)
+    return _write_onnx(model.eval().cpu(), example[:2].cpu(), Path(path), dynamo=True)
+
+
+def export_torchscript(module: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
+    """torch.export (export_onnx's exporter) cannot trace TorchScript; the TorchScript-based
+    exporter can. Same contract as export_onnx: one file, dynamic batch, checker passed."""
+    return _write_onnx(module.eval().cpu(), example, Path(path), dynamo=False)
+
+
+def _write_onnx(model: nn.Module, example: torch.Tensor, path: Path, *, dynamo: bool) -> Path:
+    """One atomic, checked file; the dynamo exporter's debug metadata stripped."""
     _quiet_exporter()
-    path = Path(path)
-    model = model.eval().cpu()
-    example = example[:2].cpu()
+    legacy = {"dynamo": False}  # the TorchScript-based exporter
+    options = {"external_data": False, "dynamo": True, "verbose": False} if dynamo else legacy
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -52,11 +62,10 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            external_data=False,
-            dynamo=True,
-            verbose=False,
+            **options,
         )
-        _strip_debug_metadata(tmp)
+        if dynamo:
+            _strip_debug_metadata(tmp)
         onnx.checker.check_model(str(tmp), full_check=True)
     return path
 
@@ -117,3 +126,108 @@ def check_parity(
             "exporter mis-translates: simplify it or report the layer"
         )
     return parity
+
+
+def export_checked(
+    model: nn.Module,
+    inputs: np.ndarray,
+    path: str | Path,
+    exporter: Callable[[nn.Module, torch.Tensor, Path], Path] = export_onnx,
+) -> tuple[Path, Parity]:
+    """Export `model` to `path` (traced on two of `inputs`), then `check_parity` on all of them:
+    a file only counts as exported once it computes what the model computes. `exporter`: how to
+    write the file (TorchScript teachers need their own)."""
+    path = exporter(model, torch.from_numpy(inputs[:2]), Path(path))
+    return path, check_parity(model, path, inputs)
+
+
+# --- texts: token-id models (input_ids + attention_mask) and their tokenizer --------------
+
+
+class _TokenInputs(nn.Module):
+    """(input_ids, attention_mask) -> logits for any model whose forward reads the bundle's
+    ids (-1 = padding): the mask is folded back into that form."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        classify = getattr(self.model, "classify", None)
+        if classify is not None:
+            return classify(input_ids, attention_mask)
+        return self.model(torch.where(attention_mask > 0, input_ids, -torch.ones_like(input_ids)))
+
+
+def export_token_model(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
+    """One ONNX file (weights inside) with int64 inputs input_ids and attention_mask."""
+    _quiet_exporter()
+    path = Path(path)
+    example = example[:2].cpu()
+    mask = (example >= 0).long()
+    ids = torch.where(mask > 0, example, torch.zeros_like(example)).long()
+    axes = {0: "batch", 1: "sequence"}
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _TokenInputs(model.eval().cpu()),
+            (ids, mask),
+            str(tmp),
+            input_names=[IDS, MASK],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={IDS: axes, MASK: axes, OUTPUT_NAME: {0: "batch"}},
+            dynamo=False,
+        )
+        _strip_debug_metadata(tmp)
+        onnx.checker.check_model(str(tmp), full_check=True)
+    stamp_seq_len(path, example.shape[1])
+    return path
+
+
+def stamp_seq_len(path: Path, seq_len: int) -> None:
+    """Record the data's sequence length in the ONNX metadata: `edgekd bench` times the file
+    at that length unless told otherwise (`--seq-len N`)."""
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if p.key != SEQ_LEN_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    model.metadata_props.add(key=SEQ_LEN_KEY, value=str(int(seq_len)))
+    with atomic_path(path) as tmp:
+        onnx.save(model, str(tmp))
+
+
+def tokenized_feeds(tokenizer_path: Path, texts: list[str]) -> dict[str, np.ndarray]:
+    """What a device does: the shipped tokenizer.json on raw texts, padded to the longest."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_path))
+    pad = tok.token_to_id("[PAD]") or 0
+    tok.enable_padding(pad_id=pad)
+    enc = tok.encode_batch(texts)
+    return {
+        IDS: np.array([e.ids for e in enc], dtype=np.int64),
+        MASK: np.array([e.attention_mask for e in enc], dtype=np.int64),
+    }
+
+
+def check_tokenizer_parity(
+    model: nn.Module, onnx_path: Path, tokenizer_path: Path, texts: list[str], x: np.ndarray,
+    *, atol: float = 1e-3, batch_size: int = 256,
+) -> dict:  # fmt: skip
+    """The shipped tokenizer.json + ONNX file on raw `texts` against PyTorch on their ids `x`
+    (the test split): what a device computes must be what was measured."""
+    session, model = make_session(onnx_path), model.eval().cpu()
+    diffs, agree = [], 0
+    for i in range(0, len(texts), batch_size):
+        got = session.run(None, tokenized_feeds(tokenizer_path, texts[i : i + batch_size]))[0]
+        with torch.no_grad():
+            ref = model(torch.from_numpy(x[i : i + batch_size])).numpy()
+        diffs.append(float(np.abs(ref - got).max()))
+        agree += int((ref.argmax(1) == got.argmax(1)).sum())
+    result = {"max_abs_diff": max(diffs), "top1_agreement": agree / len(texts)}
+    if result["max_abs_diff"] > atol * max(1.0, float(np.abs(ref).max())):
+        raise ParityError(
+            f"{tokenizer_path.name} + {onnx_path.name} differ from the PyTorch student on the "
+            f"test texts (max |dlogit| {result['max_abs_diff']:.2e}); report this with the data"
+        )
+    return {**result, "samples": len(texts)}

@@ -194,7 +194,7 @@ def record(obj: Any, data=None) -> dict:
 
 
 @dataclass
-class Inputs:
+class GivenInputs:
     """The run's config (strings) and the loaders' view of it (objects in place)."""
 
     cfg: CompressConfig
@@ -247,7 +247,7 @@ def resolve_inputs(
     transfer: Any = None,
     tokenizer: Any = None,
     **options: Any,
-) -> Inputs:
+) -> GivenInputs:
     """Validate options by the CLI's config model, and set objects apart from strings.
 
     `cfg`: a CompressConfig, a config file path (as `--config`), or None (defaults).
@@ -279,4 +279,4 @@ def resolve_inputs(
                 objects[name] = value
     run_cfg = resolve_values({**base, **labels}, **options)
     loading = run_cfg.model_copy(update=objects)  # no validation: objects stay as they are
-    return Inputs(run_cfg, loading, objects)
+    return GivenInputs(run_cfg, loading, objects)

@@ -1,8 +1,8 @@
 import pytest
 
 from edgekd.config import CompressConfig, dump_config, resolve_config
+from edgekd.default_models import resolve_models
 from edgekd.errors import EdgeKDError
-from edgekd.recipes import resolve_models
 
 
 def test_flags_override_file_and_dump_round_trips(tmp_path):

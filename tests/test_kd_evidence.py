@@ -275,7 +275,7 @@ def test_baseline_is_a_measured_artifact_never_the_final_one(baseline_run):
     assert base["params"] == student["params"] and base["latency_ms"]["p50"] > 0
     assert report["parity"]["student-baseline"]["top1_agreement"] >= 0.99
     stages = [s["stage"] for s in json.loads((run_dir / "manifest.json").read_text())["stages"]]
-    assert stages.index("teacher") < stages.index("search") < stages.index("distill")
+    assert stages.index("teacher") < stages.index("kd-search") < stages.index("distill")
     assert "baseline" in stages
 
 

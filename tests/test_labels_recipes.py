@@ -9,7 +9,7 @@ import yaml
 
 from edgekd.data import load_data
 from edgekd.data.labels import METADATA_KEY, compact_labels
-from edgekd.recipes import resolve_models
+from edgekd.default_models import resolve_models
 from tests.cli_runs import run_compress, write_table
 
 

@@ -224,7 +224,7 @@ def test_student_object_is_deep_copied(digits_xy):
 
 
 def test_ensemble_of_objects(digits_xy, trained_teacher, tmp_path):
-    from edgekd.distill.teachers import EnsembleTeacher, load_teacher
+    from edgekd.teachers import EnsembleTeacher, load_teacher
 
     bundle = edgekd.load_data(digits_xy)
 

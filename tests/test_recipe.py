@@ -18,10 +18,10 @@ from edgekd.distill.recipe import (
     check_teacher,
     recipe_loss,
 )
-from edgekd.distill.teachers import load_teacher
 from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.errors import EdgeKDError
 from edgekd.models import create_model
+from edgekd.teachers import load_teacher
 
 CPU = torch.device("cpu")
 

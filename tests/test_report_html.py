@@ -252,3 +252,13 @@ def test_report_command_needs_no_torch(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "<svg" in (tmp_path / "report.html").read_text()
+
+
+def test_md_table_escapes_a_pipe_inside_a_cell():
+    """Both report.md files use one table helper; a `|` in a spec or note stays in its cell."""
+    from edgekd.pages.text import md_table
+
+    lines = md_table(["spec", "note"], [["a.py:f|g", "ok"]]).splitlines()
+    assert lines[:2] == ["| spec | note |", "|---|---|"]
+    assert lines[2] == "| a.py:f\\|g | ok |"
+    assert len(re.split(r"(?<!\\)\|", lines[2])) == len(re.split(r"(?<!\\)\|", lines[0]))

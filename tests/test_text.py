@@ -1,6 +1,7 @@
-"""Text classifiers (edgekd/text/): CSV / JSON Lines texts, a tiny local BERT teacher, token-id
-students exported with tokenizer.json, int8 with dynamic sequence axes. Tiny sizes; nothing
-is downloaded (the BERT has random weights and a tokenizer trained on the test texts)."""
+"""Text classifiers (data/text.py, models/text.py, teachers/text.py, ...): CSV / JSON Lines
+texts, a tiny local BERT teacher, token-id students exported with tokenizer.json, int8 with
+dynamic sequence axes. Tiny sizes; nothing is downloaded (the BERT has random weights and a
+tokenizer trained on the test texts)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,10 @@ from click.testing import CliRunner
 
 from edgekd.cli import main
 from edgekd.data import load_data
+from edgekd.data.tokenizer import shipped_json, train_wordpiece
 from edgekd.distill.students import build_student
 from edgekd.errors import ParityError
-from edgekd.export import check_parity, export_onnx
-from edgekd.text.export import check_tokenizer_parity, write_tokenizer
-from edgekd.text.tokenizer import train_wordpiece
+from edgekd.export import check_parity, check_tokenizer_parity, export_onnx
 from tests.cli_runs import run_compress
 
 POS = ["good", "great", "fine", "lovely", "superb", "wonderful", "charming", "moving"]
@@ -197,17 +197,19 @@ def test_tokenizer_plus_onnx_equals_pytorch(texts, tmp_path, name):
     student = build_student(name, data)
     path = export_onnx(student, torch.from_numpy(data.x_test[:2]), tmp_path / "s.onnx")
     check_parity(student, path, data.x_test)
-    tok = write_tokenizer(data.text, tmp_path)
-    got = check_tokenizer_parity(student, path, tok, data.text, data.x_test)
+    tok = tmp_path / "tokenizer.json"
+    tok.write_text(shipped_json(data.text.tokenizer, data.text.max_length))
+    texts_test = data.text.texts_test
+    got = check_tokenizer_parity(student, path, tok, texts_test, data.x_test)
     assert got["samples"] == len(data.x_test) and got["top1_agreement"] == 1.0
     # a different tokenizer beside the same model is caught
     train_wordpiece(data.text.texts_test, 40).save(str(tok))
     with pytest.raises(ParityError):
-        check_tokenizer_parity(student, path, tok, data.text, data.x_test)
+        check_tokenizer_parity(student, path, tok, texts_test, data.x_test)
 
 
 def test_int8_keeps_dynamic_sequence_axes(texts, tmp_path):
-    from edgekd.text.quantize import choose_text_quantization
+    from edgekd.quantize.text import choose_text_quantization
 
     data = load_data(str(texts / "r.csv"), text_column="text")
     torch.manual_seed(0)

@@ -32,8 +32,8 @@ class DataBundle:
     num_classes: int
     # The user's label of each class index when theirs were not 0..K-1 (data/labels.py).
     class_ids: list | None = None
-    # Texts (edgekd/text/): x are int64 token ids, -1 after a text's end; the tokenizer etc.
-    text: Any = None  # edgekd.text.tokenizer.TextInfo
+    # Texts (data/text.py): x are int64 token ids, -1 after a text's end; the tokenizer etc.
+    text: Any = None  # edgekd.data.tokenizer.TextInfo
 
     @property
     def is_text(self) -> bool:

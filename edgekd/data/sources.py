@@ -69,7 +69,7 @@ def load_data(
     and the fix; an in-memory object (data/objects.py: `(X, y)`, a dict of splits, a
     Dataset) enters the same way. shapes32, uncompressed .npz and image folders stream
     (data/rows.py); `workers` is how many DataLoader processes read their training batches.
-    `text_column`: the file holds texts (edgekd/text/data.py: `max_length`, `vocab_size` and
+    `text_column`: the file holds texts (data/text.py: `max_length`, `vocab_size` and
     the teacher's `tokenizer` shape its token ids).
     """
     if not isinstance(spec, str):
@@ -85,7 +85,7 @@ def load_data(
         return load_shapes32(spec, seed, workers)
     path = Path(spec)
     if text_column is not None:
-        from edgekd.text.data import load_text
+        from edgekd.data.text import load_text
 
         return load_text(
             path, text_column, label_column=label_column, seed=seed, max_length=max_length,

@@ -14,7 +14,7 @@ Operations per data kind (the kind follows the per-sample input rank):
 - signal `(C, L)`: `shift` (roll), `stretch` (resample 0.85-1.15), `scale` (amplitude
   0.8-1.2), `trend` (a random linear trend), `noise` (smoothed + white), `mixup`;
 - tabular `(F,)`: `mixup`, `noise` (Gaussian, scaled per feature by its training std);
-- text (token ids): `mask`, `replace`, `ngram` (edgekd/text/augment.py).
+- text (token ids): `mask`, `replace`, `ngram` (distill/text_augment.py).
 `auto` takes the kind's defaults (no flip; mixup only for tabular rows, where it is the one
 way to make new points; on short schedules mixup hurt a tiny signal student here).
 """
@@ -101,15 +101,6 @@ class Batch:
         """Hard labels as class probabilities, mixed with the batch's own lambda."""
         onehot = F.one_hot(y, num_classes).float()
         return onehot if self.mix is None else self.mix(onehot)
-
-
-def make_augmenter(ops: tuple[str, ...], x_train, *, seed: int, device, tokens=None):
-    """The augmenter for `ops`: token-id views when `tokens` (a TextInfo) is given."""
-    if tokens is not None:
-        from edgekd.text.augment import TextAugmenter
-
-        return TextAugmenter(ops, x_train, tokens, seed=seed, device=device)
-    return Augmenter(ops, x_train, seed=seed, device=device)
 
 
 class Augmenter:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from edgekd.data import DataBundle
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.loading import call_with_known_args, is_callable_spec, resolve_callable
 from edgekd.models import create_model, list_models
 from edgekd.objects import describe, spec_label
@@ -122,11 +122,6 @@ def inner_model(model: nn.Module) -> nn.Module:
     return model.model if isinstance(model, StandardizedModel) else model
 
 
-def first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
-
-
 def check_forward(
     fn, x: np.ndarray, num_classes: int, *, what: str, spec: str, data: str
 ) -> torch.Tensor:
@@ -155,6 +150,20 @@ def check_forward(
     return out
 
 
+def build_text_model(spec, data, *, width: float = 1.0) -> nn.Module:
+    """A text student (or teacher recipe) for a text bundle: a registered text name with
+    options, sized to the bundle's vocabulary; any other spec as for every model."""
+    from edgekd.models.registry import text_models
+
+    name, options = parse_model_spec(spec) if isinstance(spec, str) else (None, {})
+    if name in text_models():
+        return text_models()[name](
+            data.input_shape, data.num_classes, width=options.get("width", width),
+            vocab_size=data.text.vocab_size,
+        )  # fmt: skip
+    return build_module(spec, data.input_shape, data.num_classes, width=width)
+
+
 def build_student(
     spec,
     data: DataBundle,
@@ -171,8 +180,6 @@ def build_student(
     if isinstance(spec, nn.Module):
         model = copy.deepcopy(spec)
     elif data.is_text:
-        from edgekd.text.students import build_text_model
-
         model = build_text_model(spec, data, width=width)
     else:
         model = build_module(spec, data.input_shape, data.num_classes, width=width, what="student")

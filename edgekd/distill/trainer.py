@@ -35,10 +35,11 @@ from edgekd import distributed as ddp
 from edgekd.checkpoint import Progress as Checkpoint
 from edgekd.checkpoint import load_checkpoint, save_checkpoint
 from edgekd.data.stream import TrainRows, inference_chunks
-from edgekd.distill.augment import Augmenter, Batch, make_augmenter, resolve_augment
+from edgekd.distill.augment import Augmenter, Batch, resolve_augment
 from edgekd.distill.logit_cache import LogitCache, teacher_logits
 from edgekd.distill.losses import IGNORE, soft_targets
 from edgekd.distill.recipe import auto_epochs, make_scheduler, recipe_loss, view_accuracy
+from edgekd.distill.text_augment import TextAugmenter
 
 TeacherFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -135,6 +136,13 @@ class Views:
     cached: torch.Tensor | None = None
     view_accuracy: float | None = None
     ops: tuple[str, ...] = ()
+
+
+def make_augmenter(ops: tuple[str, ...], x_train, *, seed: int, device, tokens=None):
+    """The augmenter for `ops`: token-id views when `tokens` (a TextInfo) is given."""
+    if tokens is not None:
+        return TextAugmenter(ops, x_train, tokens, seed=seed, device=device)
+    return Augmenter(ops, x_train, seed=seed, device=device)
 
 
 def prepare_views(cfg, x_train, y_train, x, teacher, cache_teacher, logit_cache, device) -> Views:

@@ -8,9 +8,8 @@ import difflib
 from torch import nn
 
 from edgekd.errors import EdgeKDError
-from edgekd.models import edge, zoo  # noqa: F401  (registers the built-ins)
+from edgekd.models import edge, text, zoo  # noqa: F401  (registers the built-ins)
 from edgekd.models.registry import registered
-from edgekd.text import students  # noqa: F401  (registers the text students)
 
 
 def list_models() -> list[str]:

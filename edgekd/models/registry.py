@@ -25,7 +25,7 @@ _TEXT: dict[str, ModelFn] = {}
 
 def register_text_model(fn: ModelFn) -> ModelFn:
     """Register a text student `fn(input_shape, num_classes, width=1.0, vocab_size=...)`: it
-    reads int64 token ids, so it lives apart from the float-input zoo (edgekd/text/)."""
+    reads int64 token ids, so it lives apart from the float-input zoo (models/text.py)."""
     _TEXT[fn.__name__.replace("_", "-")] = fn
     return fn
 

@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 
 from edgekd.bench.latency import compare_latency
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.evaluate import onnx_accuracy, onnx_logits
 from edgekd.quantize.candidates import Candidate, QuantizationChoice
 from edgekd.quantize.config import (
@@ -315,7 +315,7 @@ def _build(
             cand.float_nodes_kept, cand.guard_history = result.kept, result.history
         nodes = count_int8_nodes(path)
     except Exception as e:  # one broken variant must not stop the others from being measured
-        cand.why_not = f"could not be built or run: {str(e).splitlines()[0][:200]}"
+        cand.why_not = f"could not be built or run: {first_line(e)}"
         return cand
     cand.path = path
     cand.accuracy, cand.accuracy_drop = acc, fp32_acc - acc

@@ -61,7 +61,7 @@ from edgekd.search.study import (
     study_attrs,
     trial_rows,
 )
-from edgekd.search.teacher import TEACHER_KEYS, families, prepare_teacher
+from edgekd.search.teacher import TEACHER_KEYS, families, search_teacher_onnx
 
 
 @dataclass
@@ -98,7 +98,7 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
-    from edgekd.recipes import AUTO
+    from edgekd.default_models import AUTO
     from edgekd.stages.context import budget_of, data_of, teacher_of, with_recipes
 
     quiet_optuna()
@@ -110,7 +110,7 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
             "which has no layers to hook; search without hints"
         )
     budget, data = budget_of(base), data_of(base)
-    base, notes = with_recipes(base, data)  # "auto" student / no teacher: the data's recipe
+    base, notes = with_recipes(base, data)  # "auto" student / no teacher: the data's default models
     students = settings.space["student"]
     named = tuple(base.student if c == AUTO else c for c in students.choices or ())
     settings.space["student"] = dataclasses.replace(students, choices=named)
@@ -162,7 +162,7 @@ def _open_study(base, settings, data, budget, out: Path, name: str, storage, con
     )
     with locked(out / ".search.lock"):
         joining = study_attrs(store, name)
-        teacher_info = prepare_teacher(
+        teacher_info = search_teacher_onnx(
             base, data, out, console, (joining or {}).get("teacher_sha256")
         )
         # once for the study, not once per trial: a weak teacher stops the search here

@@ -42,7 +42,7 @@ def families(base: CompressConfig, settings: SearchSettings, data, given: bool) 
     return kept
 
 
-def prepare_teacher(
+def search_teacher_onnx(
     base: CompressConfig, data, out: Path, console: Console, study_sha: str | None = None
 ) -> dict:
     """Train/convert the teacher once into out/teacher.onnx (reused when its config matches).
@@ -82,7 +82,7 @@ def prepare_teacher(
 
     # The models `compress` builds first (the same random draws), then its teacher stage's own
     # work: a recipe teacher trained here is the one `edgekd compress` would train.
-    made = teacher.prepare(base, build_models(base, data).teacher, data, path, console)
+    made = teacher.train_and_export(base, build_models(base, data).teacher, data, path, console)
     teacher_info, teacher_path = made.info, made.path
     rename_scores(teacher_path)
     info = {

@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from edgekd.config import CompressConfig
+from edgekd.errors import first_line
 from edgekd.search.figures import constraint_values, trial_figures
 from edgekd.search.space import EarlyStop, SearchSettings, suggest_all
 from edgekd.search.study import SearchContext, counts
@@ -21,11 +22,6 @@ from edgekd.search.study import SearchContext, counts
 
 class StopTrial(Exception):
     """Raised inside training by the early-stopping hook."""
-
-
-def first_line(e: BaseException) -> str:
-    lines = [line for line in str(e).strip().splitlines() if line.strip()]
-    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:400]
 
 
 def hopeless(
@@ -141,7 +137,7 @@ class Objective:
         except optuna.TrialPruned:
             raise
         except Exception as e:
-            trial.set_user_attr("error", first_line(e))
+            trial.set_user_attr("error", first_line(e, kind=True))
             raise
         finally:
             trial.set_user_attr("seconds", round(time.perf_counter() - start, 2))

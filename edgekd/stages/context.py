@@ -26,17 +26,17 @@ from edgekd.config import CompressConfig
 from edgekd.data import DataBundle, load_data
 from edgekd.data.labels import notice as label_notice
 from edgekd.data.transfer import load_transfer
+from edgekd.default_models import resolve_models
 from edgekd.distill.augment import resolve_augment
 from edgekd.distill.hints import build_hints
 from edgekd.distill.students import build_student, inner_model
-from edgekd.distill.teachers import load_teacher
 from edgekd.distill.trainer import TrainConfig
 from edgekd.manifest import Manifest, clear_earlier_run
-from edgekd.objects import Inputs as GivenInputs
+from edgekd.objects import GivenInputs
 from edgekd.prune import PruneSpec, check_prunable
-from edgekd.recipes import resolve_models
 from edgekd.signals import terminate_as_interrupt
 from edgekd.stages.resume import Resume, clear_checkpoints, start_resume
+from edgekd.teachers import load_teacher
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class Models:
 
     student: nn.Module
     initial: nn.Module  # the student's initial weights: the baseline and kd-search start here
-    teacher: Any  # edgekd.distill.teachers.Teacher, not yet trained
+    teacher: Any  # edgekd.teachers.Teacher, not yet trained
     hints: Any  # FitNets hint loss, or None
 
 

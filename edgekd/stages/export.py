@@ -1,4 +1,5 @@
-"""Stage `export`: the distilled student as student.onnx, with a parity check against torch."""
+"""Stage `export`: the distilled student as student.onnx, with a parity check against torch;
+for texts also tokenizer.json beside it, checked with the ONNX file on the raw test texts."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from edgekd.export import check_parity, export_onnx
+from edgekd.atomic import write_text_atomic
+from edgekd.data.tokenizer import shipped_json
+from edgekd.export import TOKENIZER_FILE, check_tokenizer_parity, export_checked
 from edgekd.measure import Artifact
 from edgekd.stages.base import StageResult, stage
 from edgekd.stages.context import RunContext
@@ -32,13 +33,13 @@ class ExportResult(StageResult):
 
 @stage("export", ("data", "seed"))
 def run(ctx: RunContext, student: DistillResult) -> ExportResult:
-    x = ctx.data.x_test
-    path = export_onnx(student.model, torch.from_numpy(x[:2]), ctx.run_dir / "student.onnx")
-    parity = check_parity(student.model, path, x)
-    if not ctx.data.is_text:
+    data = ctx.data
+    path, parity = export_checked(student.model, data.x_test, ctx.run_dir / "student.onnx")
+    if not data.is_text:
         return ExportResult(path, parity)
-    from edgekd.text.export import check_tokenizer_parity, write_tokenizer
-
-    tokenizer = write_tokenizer(ctx.data.text, ctx.run_dir)
-    parity.tokenizer = check_tokenizer_parity(student.model, path, tokenizer, ctx.data.text, x)
+    tokenizer = ctx.run_dir / TOKENIZER_FILE  # truncation at the model's length, no padding
+    write_text_atomic(tokenizer, shipped_json(data.text.tokenizer, data.text.max_length))
+    parity.tokenizer = check_tokenizer_parity(
+        student.model, path, tokenizer, data.text.texts_test, data.x_test
+    )
     return ExportResult(path, parity, tokenizer=tokenizer)

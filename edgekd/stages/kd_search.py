@@ -1,6 +1,7 @@
-"""Stage `search` (kd-search): with `--temperature auto` / `--alpha auto`, a short grid search
+"""Stage `kd-search`: with `--temperature auto` / `--alpha auto`, a short grid search
 on the validation split picks them (edgekd/distill/kd_search.py); later stages see the values
-found through `ctx.with_cfg`."""
+found through `ctx.with_cfg`. Named apart from `edgekd search` (the budget search); manifests
+written before the rename call it "search" (manifest.RENAMED_STAGES)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from edgekd.stages.base import DATA_FIELDS, STUDENT_FIELDS, TRAIN_FIELDS, StageR
 from edgekd.stages.context import RunContext
 from edgekd.stages.teacher import TeacherResult
 
+NAME = "kd-search"
 FIELDS = (*DATA_FIELDS, *TRAIN_FIELDS, *STUDENT_FIELDS, "epochs", "temperature", "alpha")
 
 
@@ -31,7 +33,7 @@ class KDSearchResult(StageResult):
         return ctx.with_cfg(temperature=self.search.temperature, alpha=self.search.alpha)
 
 
-@stage("search", FIELDS)
+@stage(NAME, FIELDS)
 def run(ctx: RunContext, initial: nn.Module, teacher: TeacherResult) -> KDSearchResult:
     data = ctx.data
     found = search_kd(

@@ -79,8 +79,8 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
         keep_best=True,  # fp32 ships? the best candidate is still measured beside it
         **speed,
     )
-    if data.is_text:  # token inputs: int8 of embeddings + MatMul/Gemm (edgekd/text/quantize.py)
-        from edgekd.text.quantize import choose_text_quantization
+    if data.is_text:  # token inputs: int8 of embeddings + MatMul/Gemm (quantize/text.py)
+        from edgekd.quantize.text import choose_text_quantization
 
         choice = choose_text_quantization(
             fp32.path, out, calibration_samples=cfg.calibration_samples, **common

@@ -9,7 +9,7 @@ phone-sized student; the few thousand word pieces a data set actually uses are e
 - a teacher tokenizer larger than `DEFAULT_VOCAB`: a trained one (the note says how much
   smaller the embedding table gets); otherwise the teacher's own, whose ids the teacher reads
   directly. With two tokenizers the teacher reads the student's batch decoded to text and
-  re-encoded with its own (edgekd/text/teacher.py), so it still sees the very same view.
+  re-encoded with its own (teachers/text.py), so it still sees the very same view.
 Uses the `tokenizers` library only (Rust; no torch, no transformers).
 """
 

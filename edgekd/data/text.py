@@ -20,8 +20,7 @@ import numpy as np
 
 from edgekd.data.arrays import bundle_from_arrays
 from edgekd.data.bundle import DataBundle
-from edgekd.errors import EdgeKDError
-from edgekd.text.tokenizer import (
+from edgekd.data.tokenizer import (
     MIN_LENGTH,
     PERCENTILE,
     TextInfo,
@@ -31,6 +30,7 @@ from edgekd.text.tokenizer import (
     teacher_limit,
     token_lengths,
 )
+from edgekd.errors import EdgeKDError
 
 SUFFIXES = (".csv", ".jsonl", ".ndjson")
 

@@ -2,7 +2,7 @@
 
 Each takes `forward(x)` with x the bundle's token ids (-1 = padding, any dtype), and
 `classify(input_ids, attention_mask)`, which is what the exported ONNX computes
-(edgekd/text/export.py). Padding never changes an output: embeddings of padded positions are
+(edgekd/export.py). Padding never changes an output: embeddings of padded positions are
 zeroed and pooling skips them, so the pad id the device's tokenizer writes does not matter
 and a batch padded to any length gives the same logits as each text alone.
 
@@ -161,18 +161,3 @@ def bigru(input_shape, num_classes: int, width: float = 1.0, vocab_size: int = 8
 @register_text_model
 def text_transformer(input_shape, num_classes: int, width: float = 1.0, vocab_size: int = 8000):
     return TextTransformer(vocab_size, num_classes, width)
-
-
-def build_text_model(spec, data, *, width: float = 1.0) -> nn.Module:
-    """A text student (or teacher recipe) for a text bundle: a registered text name with
-    options, sized to the bundle's vocabulary; any other spec as for every model."""
-    from edgekd.distill.students import build_module, parse_model_spec
-    from edgekd.models.registry import text_models
-
-    name, options = parse_model_spec(spec) if isinstance(spec, str) else (None, {})
-    if name in text_models():
-        return text_models()[name](
-            data.input_shape, data.num_classes, width=options.get("width", width),
-            vocab_size=data.text.vocab_size,
-        )  # fmt: skip
-    return build_module(spec, data.input_shape, data.num_classes, width=width)

@@ -26,12 +26,12 @@ import numpy as np
 import onnx
 import torch
 
+from edgekd.bench.inputs import IDS, is_text_model, token_feeds
 from edgekd.data import DataBundle
-from edgekd.distill.onnx_teacher import _pick_output, _prune, load_onnx_checked
-from edgekd.distill.students import first_line, parse_model_spec
-from edgekd.distill.teacher_kinds import Teacher, TorchTeacher, to_logits
-from edgekd.errors import EdgeKDError
-from edgekd.text.feeds import IDS, is_text_model, token_feeds
+from edgekd.distill.students import build_text_model, parse_model_spec
+from edgekd.errors import EdgeKDError, first_line
+from edgekd.teachers.kinds import Teacher, TorchTeacher, to_logits
+from edgekd.teachers.onnx_graph import _pick_output, _prune, load_onnx_checked
 
 
 class Bridge:
@@ -187,9 +187,8 @@ def load_hf_model(path: Path, trust_remote_code: bool) -> torch.nn.Module:
 
 def load_text_teacher(spec, data: DataBundle, trust_remote_code: bool = False) -> Teacher | None:
     """The teacher for a text bundle, or None when `spec` is for the generic loader."""
+    from edgekd.data.tokenizer import teacher_limit
     from edgekd.models.registry import text_models
-    from edgekd.text.students import build_text_model
-    from edgekd.text.tokenizer import teacher_limit
 
     teacher_tok = data.text.teacher_tokenizer
     if not isinstance(spec, str):

@@ -23,12 +23,12 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 
+from edgekd.bench.inputs import token_feeds
 from edgekd.evaluate import onnx_accuracy
 from edgekd.quantize.candidates import Candidate, QuantizationChoice
 from edgekd.quantize.choose import _decide, _judge, _measure
 from edgekd.quantize.core import check_out_path, preprocess, quiet, subsample
 from edgekd.quantize.nodes import count_int8_nodes
-from edgekd.text.feeds import token_feeds
 
 DYNAMIC_OPS = ["Gather", "MatMul", "Gemm"]
 STATIC_OPS = ["Gather", "MatMul", "Gemm", "Conv"]
