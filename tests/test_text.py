@@ -266,7 +266,7 @@ def test_padding_never_changes_a_students_output(texts, name):
 def test_teacher_reads_the_students_batch_through_its_own_tokenizer(texts, bert_dir):
     """A student vocabulary smaller than the teacher's: the teacher gets each batch decoded and
     re-encoded, and answers as it does on its own tokenization of the same texts."""
-    from edgekd.distill.teachers import load_teacher
+    from edgekd.teachers.load import load_teacher
 
     csv_path = str(texts / "r.csv")
     data = load_data(csv_path, text_column="text", tokenizer=str(bert_dir), vocab_size=60)
