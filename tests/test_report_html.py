@@ -226,9 +226,9 @@ def test_report_command_missing_dir_exits_2(tmp_path):
 def test_compress_ort_flag_maps_to_config():
     from edgekd.config import CompressConfig, resolve_config
 
-    assert CompressConfig().ort is False
-    assert resolve_config(None, ort=True).ort is True
-    assert resolve_config(None, ort=None).ort is False  # flag not given: the file/default wins
+    assert CompressConfig().run.ort is False
+    assert resolve_config(None, ort=True).run.ort is True
+    assert resolve_config(None, ort=None).run.ort is False  # flag not given: the file/default wins
     assert "ort" in {p.name for p in main.commands["compress"].params}
 
 

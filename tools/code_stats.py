@@ -116,6 +116,7 @@ LAYERS = (
     ("stages",),
     ("pipeline",),
     ("search",),
+    ("cli_options",),  # the click options generated from config's fields
     ("cli",),
     ("__main__",),
 )

@@ -24,6 +24,7 @@ from onnxruntime.quantization import (
 )
 
 from edgekd.bench.inputs import token_feeds
+from edgekd.config.units import drop_fraction
 from edgekd.evaluate import onnx_accuracy
 from edgekd.quantize.candidates import Candidate, QuantizationChoice
 from edgekd.quantize.choose import _decide, _judge, _measure
@@ -103,14 +104,16 @@ def choose_text_quantization(
     calibration: np.ndarray,
     val_x: np.ndarray,
     val_y: np.ndarray,
-    max_accuracy_drop: float = 0.005,
+    max_accuracy_drop: float = 0.5,
     threads: int = 1,
     runs: int = 200,
     calibration_samples: int = 256,
     min_speedup: float = 1.05,
     keep_best: bool = False,
 ) -> QuantizationChoice:
-    """Build dynamic and static int8 of a text model, measure, ship the best (or fp32)."""
+    """Build dynamic and static int8 of a text model, measure, ship the best (or fp32).
+    `max_accuracy_drop`: points, as for compress."""
+    max_accuracy_drop = drop_fraction(max_accuracy_drop)
     fp32_path = Path(fp32_path)
     check_out_path(fp32_path, out_path)
     fp32_acc, fp32_size = onnx_accuracy(fp32_path, val_x, val_y), fp32_path.stat().st_size

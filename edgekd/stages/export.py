@@ -31,7 +31,7 @@ class ExportResult(StageResult):
         return Artifact(self.name, self.path, "fp32")
 
 
-@stage("export", ("data", "seed"))
+@stage("export", ("data.source", "run.seed"))
 def run(ctx: RunContext, student: DistillResult) -> ExportResult:
     data = ctx.data
     path, parity = export_checked(student.model, data.x_test, ctx.run_dir / "student.onnx")

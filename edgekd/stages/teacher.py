@@ -18,24 +18,13 @@ from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.distill.recipe import check_teacher
 from edgekd.measure import Artifact
-from edgekd.stages.base import (
-    DATA_FIELDS,
-    STUDENT_FIELDS,
-    TRAIN_FIELDS,
-    StageResult,
-    checkpoint_path,
-    stage,
-)
-from edgekd.stages.context import RunContext, train_config
+from edgekd.stages.adapters import train_config
+from edgekd.stages.base import DATA, TRAIN, StageResult, checkpoint_path, stage
+from edgekd.stages.context import RunContext
 from edgekd.teachers import NO_GRAPH, TeacherInfo, member_checkpoints, train_and_measure
 
-FIELDS = (
-    *DATA_FIELDS,
-    *TRAIN_FIELDS,
-    *STUDENT_FIELDS[:3],  # the student is built first: its random draws precede the teacher's
-    "teacher", "teacher_arch", "teacher_output", "teacher_weight", "trust_pickle",
-    "teacher_epochs", "temperature", "allow_weak_teacher",
-)  # fmt: skip
+# "student": the student is built first, so its random draws precede the teacher's.
+FIELDS = (*DATA, *TRAIN, "student", "teacher", "distill.temperature")
 
 
 @dataclass
@@ -70,7 +59,7 @@ def train_and_export(
 ) -> TeacherResult:
     """Train (when it is a recipe) and export `teacher` to `path`: the stage's work, also used
     by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `train_and_measure`."""
-    train = train_config(cfg, cfg.teacher_epochs)
+    train = train_config(cfg, cfg.teacher.epochs)
     info = train_and_measure(teacher, data, train, console, checkpoint)
     teacher_path, parity = teacher.export(path, data)
     return TeacherResult(teacher, info, teacher_path, parity)
@@ -78,7 +67,7 @@ def train_and_export(
 
 def _checked(ctx: RunContext, result: TeacherResult) -> TeacherResult:
     result.check = check_teacher(
-        result.info.val_accuracy, ctx.data, ctx.cfg.allow_weak_teacher, ctx.console
+        result.info.val_accuracy, ctx.data, ctx.cfg.teacher.allow_weak_teacher, ctx.console
     )
     return result
 
@@ -93,7 +82,7 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
     if not all(p.exists() for p in member_checkpoints(teacher, checkpoint) if p is not None):
         return None
     parity = json.loads(checkpoint.with_suffix(".json").read_text())
-    train = train_config(ctx.cfg, ctx.cfg.teacher_epochs)
+    train = train_config(ctx.cfg, ctx.cfg.teacher.epochs)
     info = train_and_measure(teacher, ctx.data, train, ctx.console, checkpoint)
     path = ctx.run_dir / "teacher.onnx" if parity.get("source") != NO_GRAPH else None
     return _checked(ctx, TeacherResult(teacher, info, path, parity))
