@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 $(BIN)/edgekd: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --no-compile torch==2.13.0
-	$(BIN)/python -m pip install -q --no-compile -e '.[train,search,dev]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[train,search,dev,text]'
 	touch $@
 
 demo: $(BIN)/edgekd

@@ -148,6 +148,11 @@ def search(config_file, trials, timeout, epochs, final_epochs, storage, study_na
 @click.option("--duration", type=float, help="Time for S seconds instead of --runs.")
 @click.option("--warmup", type=int, default=20, show_default=True, help="Untimed runs first.")
 @click.option("--shape", "shapes", multiple=True, help="Fix a symbolic input: NAME=1x3x32x32.")
+@click.option(
+    "--seq-len",
+    type=int,
+    help="Text models: tokens per input (default: the length stored at export, the data's p95).",
+)
 @click.option("--data", help="Real inputs: an .npz with key X.")
 @click.option(
     "--max-input-mb",

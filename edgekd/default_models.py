@@ -28,16 +28,23 @@ BY_RANK = {
 }
 
 
+# Token ids (texts): a wider text transformer teaches a TextCNN.
+TEXT = DefaultModels("texts (token ids)", "text-transformer:width=2", "textcnn")
+
+
 def defaults_for(input_shape: tuple[int, ...]) -> DefaultModels:
     """The built-in pair for samples of `input_shape`; other ranks get the images' pair, whose
     shape check then names the problem."""
     return BY_RANK.get(len(input_shape), BY_RANK[3])
 
 
-def resolve_models(teacher: list[str], student: str, input_shape: tuple[int, ...]):
+def resolve_models(
+    teacher: list[str], student: str, input_shape: tuple[int, ...], *, text: bool = False
+):
     """(teacher, student, note): an empty teacher list and a student of "auto" replaced by the
-    default for the data's shape; `note` says what was chosen (None when nothing was)."""
-    pair = defaults_for(input_shape)
+    default for the data's shape (or for texts); `note` says what was chosen (None when nothing
+    was)."""
+    pair = TEXT if text else defaults_for(input_shape)
     chosen = []
     if not teacher:
         teacher = [pair.teacher]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekd.bench.inputs import onnx_feeds
 from edgekd.bench.latency import make_session
 
 
@@ -14,9 +15,8 @@ def onnx_logits(
 ) -> np.ndarray:
     """onnxruntime's first output on `x`; `optimize=False`: graph optimisations off."""
     session = make_session(path, threads=0, optimize=optimize)
-    name = session.get_inputs()[0].name
     outs = [
-        session.run(None, {name: x[i : i + batch_size].astype(np.float32)})[0]
+        session.run(None, onnx_feeds(session, x[i : i + batch_size]))[0]
         for i in range(0, len(x), batch_size)
     ]
     return np.concatenate(outs)

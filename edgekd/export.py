@@ -20,11 +20,13 @@ import torch
 from torch import nn
 
 from edgekd.atomic import atomic_path
+from edgekd.bench.inputs import IDS, MASK, SEQ_LEN_KEY, onnx_feeds
 from edgekd.bench.latency import make_session
 from edgekd.errors import ParityError
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
+TOKENIZER_FILE = "tokenizer.json"
 
 
 def _quiet_exporter() -> None:
@@ -33,7 +35,10 @@ def _quiet_exporter() -> None:
 
 
 def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
-    """Export with a dynamic batch axis, embedded weights, and `onnx.checker` passed."""
+    """Export with a dynamic batch axis, embedded weights, and `onnx.checker` passed. Integer
+    examples are token ids: a text model, exported with its two token inputs."""
+    if not example.dtype.is_floating_point:
+        return export_token_model(model, example, path)
     return _write_onnx(model.eval().cpu(), example[:2].cpu(), Path(path), dynamo=True)
 
 
@@ -80,13 +85,15 @@ class Parity:
     max_abs_diff: float
     top1_agreement: float
     samples: int
+    tokenizer: dict | None = None  # texts: tokenizer.json + ONNX on the raw test texts
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "max_abs_diff": self.max_abs_diff,
             "top1_agreement": self.top1_agreement,
             "samples": self.samples,
         }
+        return out if self.tokenizer is None else {**out, "tokenizer": self.tokenizer}
 
 
 def check_parity(
@@ -103,10 +110,11 @@ def check_parity(
     session = make_session(onnx_path)
     diffs, agree = [], 0
     for start in range(0, len(inputs), batch_size):
-        x = inputs[start : start + batch_size].astype(np.float32)
+        x = np.asarray(inputs[start : start + batch_size])
+        x = x if x.dtype.kind == "i" else x.astype(np.float32)  # int: token ids (texts)
         with torch.no_grad():
             ref = model(torch.from_numpy(x)).numpy()
-        got = session.run(None, {INPUT_NAME: x})[0]
+        got = session.run(None, onnx_feeds(session, x))[0]
         diffs.append(float(np.abs(ref - got).max()))
         agree += int((ref.argmax(1) == got.argmax(1)).sum())
     parity = Parity(max(diffs), agree / len(inputs), len(inputs))
@@ -131,3 +139,95 @@ def export_checked(
     write the file (TorchScript teachers need their own)."""
     path = exporter(model, torch.from_numpy(inputs[:2]), Path(path))
     return path, check_parity(model, path, inputs)
+
+
+# --- texts: token-id models (input_ids + attention_mask) and their tokenizer --------------
+
+
+class _TokenInputs(nn.Module):
+    """(input_ids, attention_mask) -> logits for any model whose forward reads the bundle's
+    ids (-1 = padding): the mask is folded back into that form."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        classify = getattr(self.model, "classify", None)
+        if classify is not None:
+            return classify(input_ids, attention_mask)
+        return self.model(torch.where(attention_mask > 0, input_ids, -torch.ones_like(input_ids)))
+
+
+def export_token_model(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
+    """One ONNX file (weights inside) with int64 inputs input_ids and attention_mask."""
+    _quiet_exporter()
+    path = Path(path)
+    example = example[:2].cpu()
+    mask = (example >= 0).long()
+    ids = torch.where(mask > 0, example, torch.zeros_like(example)).long()
+    axes = {0: "batch", 1: "sequence"}
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _TokenInputs(model.eval().cpu()),
+            (ids, mask),
+            str(tmp),
+            input_names=[IDS, MASK],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={IDS: axes, MASK: axes, OUTPUT_NAME: {0: "batch"}},
+            dynamo=False,
+        )
+        _strip_debug_metadata(tmp)
+        onnx.checker.check_model(str(tmp), full_check=True)
+    stamp_seq_len(path, example.shape[1])
+    return path
+
+
+def stamp_seq_len(path: Path, seq_len: int) -> None:
+    """Record the data's sequence length in the ONNX metadata: `edgekd bench` times the file
+    at that length unless told otherwise (`--seq-len N`)."""
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if p.key != SEQ_LEN_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    model.metadata_props.add(key=SEQ_LEN_KEY, value=str(int(seq_len)))
+    with atomic_path(path) as tmp:
+        onnx.save(model, str(tmp))
+
+
+def tokenized_feeds(tokenizer_path: Path, texts: list[str]) -> dict[str, np.ndarray]:
+    """What a device does: the shipped tokenizer.json on raw texts, padded to the longest."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_path))
+    pad = tok.token_to_id("[PAD]") or 0
+    tok.enable_padding(pad_id=pad)
+    enc = tok.encode_batch(texts)
+    return {
+        IDS: np.array([e.ids for e in enc], dtype=np.int64),
+        MASK: np.array([e.attention_mask for e in enc], dtype=np.int64),
+    }
+
+
+def check_tokenizer_parity(
+    model: nn.Module, onnx_path: Path, tokenizer_path: Path, texts: list[str], x: np.ndarray,
+    *, atol: float = 1e-3, batch_size: int = 256,
+) -> dict:  # fmt: skip
+    """The shipped tokenizer.json + ONNX file on raw `texts` against PyTorch on their ids `x`
+    (the test split): what a device computes must be what was measured."""
+    session, model = make_session(onnx_path), model.eval().cpu()
+    diffs, agree = [], 0
+    for i in range(0, len(texts), batch_size):
+        got = session.run(None, tokenized_feeds(tokenizer_path, texts[i : i + batch_size]))[0]
+        with torch.no_grad():
+            ref = model(torch.from_numpy(x[i : i + batch_size])).numpy()
+        diffs.append(float(np.abs(ref - got).max()))
+        agree += int((ref.argmax(1) == got.argmax(1)).sum())
+    result = {"max_abs_diff": max(diffs), "top1_agreement": agree / len(texts)}
+    if result["max_abs_diff"] > atol * max(1.0, float(np.abs(ref).max())):
+        raise ParityError(
+            f"{tokenizer_path.name} + {onnx_path.name} differ from the PyTorch student on the "
+            f"test texts (max |dlogit| {result['max_abs_diff']:.2e}); report this with the data"
+        )
+    return {**result, "samples": len(texts)}

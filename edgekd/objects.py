@@ -38,7 +38,7 @@ from edgekd.config import (
 from edgekd.errors import EdgeKDError
 
 IN_MEMORY_KEY = "in_memory"
-OBJECT_FIELDS = ("teacher", "student", "data", "transfer")
+OBJECT_FIELDS = ("teacher", "student", "data", "transfer", "tokenizer")
 
 
 def _is_a(obj: Any, module: str, name: str) -> bool:
@@ -178,6 +178,9 @@ def record(obj: Any, data=None) -> dict:
         row.update(_onnx_record(obj.SerializeToString()))
     elif is_ort_session(obj) and (raw := ort_model_bytes(obj)) is not None:
         row.update(_onnx_record(raw))
+    elif hasattr(obj, "to_str") or hasattr(obj, "backend_tokenizer"):  # a text tokenizer
+        text = getattr(obj, "backend_tokenizer", obj).to_str()
+        row.update(sha256=hashlib.sha256(text.encode()).hexdigest())
     elif data is not None:
         splits = ("train", "val", "test")
         row["samples"] = {s: len(getattr(data, f"y_{s}")) for s in splits}
@@ -251,19 +254,24 @@ def resolve_inputs(
     student: Any = None,
     data: Any = None,
     transfer: Any = None,
+    tokenizer: Any = None,
     **options: Any,
 ) -> GivenInputs:
     """Validate options by the CLI's config model, and set objects apart from strings.
 
     `cfg`: a CompressConfig, a config file path (as `--config`), or None (defaults).
-    `teacher`: one spec or object, or a list of them (an ensemble).
+    `teacher`: one spec or object, or a list of them (an ensemble). `tokenizer`: texts, the
+    teacher's tokenizer (a path, a `tokenizers.Tokenizer` or a transformers fast tokenizer).
     """
     _check_options(options)
     if isinstance(cfg, str | Path):
         base = read_config_file(cfg)
     else:
         base = cfg.model_dump() if cfg is not None else {}
-    given = {"teacher": teacher, "student": student, "data": data, "transfer": transfer}
+    given = {
+        "teacher": teacher, "student": student, "data": data, "transfer": transfer,
+        "tokenizer": tokenizer,
+    }  # fmt: skip
     labels: dict[str, Any] = {}
     objects: dict[str, Any] = {}
     for name, value in given.items():

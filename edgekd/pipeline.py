@@ -66,16 +66,19 @@ def compress(
     student: Any = None,
     data: Any = None,
     transfer: Any = None,
+    tokenizer: Any = None,
     **options: Any,
 ) -> RunResult:
     """`on_epoch(epoch, val_accuracy)`: called after each distillation epoch (may raise).
 
     From Python, `teacher`/`student`/`data`/`transfer` take spec strings or in-memory objects
     (edgekd/objects.py), and `options` are CompressConfig fields (`epochs=30, budget="phone"`).
+    Texts: `teacher` may be a transformers model and `tokenizer` its tokenizer.
     """
     given = resolve_inputs(
-        cfg, teacher=teacher, student=student, data=data, transfer=transfer, **options
-    )
+        cfg, teacher=teacher, student=student, data=data, transfer=transfer, tokenizer=tokenizer,
+        **options,
+    )  # fmt: skip
     console = console or Console(stderr=True)
     ddp.setup(given.cfg.run.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
     try:

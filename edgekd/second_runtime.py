@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from edgekd.bench.inputs import is_text_model, token_feeds
 from edgekd.errors import first_line
 from edgekd.numerics import compare_logits
 
@@ -51,15 +52,27 @@ def tract_logits(path: str | Path, x: np.ndarray, *, batch_size: int = 512) -> n
         import tract
     except ImportError as e:
         raise Unavailable("tract is not installed (pip install 'edgekd[train]')") from e
+    graph = onnx.load(str(path), load_external_data=False).graph
+    known = {i.name for i in graph.initializer}
+    names = [i.name for i in graph.input if i.name not in known]
     try:
         runnable = tract.onnx().load(str(path)).into_model().into_runnable()
         outs = [
-            runnable.run([np.ascontiguousarray(x[i : i + batch_size], np.float32)])[0].to_numpy()
+            runnable.run(_inputs(x[i : i + batch_size], names))[0].to_numpy()
             for i in range(0, len(x), batch_size)
         ]
     except tract.TractError as e:
         raise Unavailable(f"tract could not run {path.name}: {first_line(e)}") from e
     return np.concatenate(outs)
+
+
+def _inputs(x: np.ndarray, names: list[str]) -> list[np.ndarray]:
+    """tract takes inputs by position: a text model's token ids and mask (as onnxruntime gets
+    them), else the one float tensor."""
+    if is_text_model(names):
+        feeds = token_feeds(x, names)
+        return [np.ascontiguousarray(feeds[n]) for n in names]
+    return [np.ascontiguousarray(x, np.float32)]
 
 
 def second_opinion(path: str | Path, x: np.ndarray, ort_logits: np.ndarray) -> dict:

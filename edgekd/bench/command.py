@@ -91,6 +91,27 @@ def _print_result(out: dict[str, Any], as_json: bool) -> None:
         render_bench(out)
 
 
+def token_shapes(paths: Sequence[Path], seq_len: int) -> dict[str, tuple[int, int]]:
+    """`--seq-len N`: (1, N) for every rank-2 integer input (token ids, attention masks) of the
+    models; the batch axis still follows --batch."""
+    import onnx
+
+    if seq_len < 1:
+        raise EdgeKDError(f"--seq-len must be at least 1, got {seq_len}")
+    ints = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+    out = {}
+    for p in paths:
+        if p.suffix != ".onnx":
+            continue
+        for i in onnx.load(str(p), load_external_data=False).graph.input:
+            t = i.type.tensor_type
+            if t.elem_type in ints and len(t.shape.dim) == 2:
+                out[i.name] = (1, seq_len)
+    if not out:
+        raise EdgeKDError("--seq-len: the models have no token inputs (rank-2 integer tensors)")
+    return out
+
+
 def run_bench(
     models: Sequence[str],
     *,
@@ -101,6 +122,7 @@ def run_bench(
     duration: float | None = None,
     warmup: int = 20,
     shapes: Sequence[str] = (),
+    seq_len: int | None = None,
     data: str | None = None,
     memory: bool = True,
     arena: str = "both",
@@ -136,6 +158,8 @@ def run_bench(
     for p in paths:
         if not p.is_file():
             raise EdgeKDError(f"model file not found: {p}; pass an existing .onnx or .ort file")
+    if seq_len is not None:
+        shape_map = {**token_shapes(paths, seq_len), **shape_map}  # --shape still wins
 
     ort_info = None
     sources: dict[str, Path] = {}

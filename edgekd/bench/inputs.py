@@ -85,11 +85,14 @@ def resolve_shapes(
     session_inputs: Sequence[Any],
     shapes: Mapping[str, Sequence[int]] | None = None,
     batch: int = 1,
+    seq_len: int | None = None,
 ) -> ResolvedInputs:
     """Concrete shapes for every model input, or EdgeKDError naming the impossible one.
 
-    Fixed dims must match a user's --shape; the first symbolic dim becomes `batch`, other
-    symbolic dims become 1 with a note (a user fixes them with --shape).
+    Fixed dims must match a user's --shape; the first symbolic dim becomes `batch`, a symbolic
+    axis 1 of an integer input becomes `seq_len` when given (token ids: the text length the
+    model was built for), other symbolic dims become 1 with a note (a user fixes them with
+    --shape).
     """
     if batch < 1:
         raise EdgeKDError(f"--batch must be at least 1, got {batch}")
@@ -142,6 +145,12 @@ def resolve_shapes(
                 out.notes.append(
                     f"input {inp.name!r} axis 0 is symbolic ({_dim_label(d)}); using the batch, "
                     f"{batch} (set it with --batch)"
+                )
+            elif axis == 1 and seq_len and "int" in inp.type:
+                resolved.append(seq_len)
+                out.notes.append(
+                    f"input {inp.name!r} axis 1 is symbolic ({_dim_label(d)}); using the model's "
+                    f"sequence length, {seq_len} tokens (set it with --shape {inp.name}=...)"
                 )
             else:
                 resolved.append(1)
@@ -220,9 +229,23 @@ def random_feeds(resolved: ResolvedInputs, seed: int = 0) -> dict[str, np.ndarra
             feeds[name] = rng.standard_normal(shape, dtype=np.float32).astype(dtype)
         elif np.issubdtype(dtype, np.floating):
             feeds[name] = rng.standard_normal(shape, dtype=dtype)
+        elif name == "attention_mask":  # every token real: the full sequence is computed
+            feeds[name] = np.ones(shape, dtype=dtype)
         else:
             feeds[name] = rng.integers(0, 2, size=shape, dtype=dtype)
     return feeds
+
+
+SEQ_LEN_KEY = "edgekd.seq_len"  # ONNX metadata: a text model's default sequence length
+
+
+def model_seq_len(session: Any) -> int | None:
+    """The sequence length a text model was exported for (its data's 95th percentile)."""
+    try:
+        value = session.get_modelmeta().custom_metadata_map.get(SEQ_LEN_KEY)
+    except Exception:  # sessions without metadata (or stand-ins in tests)
+        return None
+    return int(value) if value and str(value).isdigit() else None
 
 
 def load_data(spec: str | Path) -> dict[str, np.ndarray]:
@@ -291,7 +314,7 @@ def make_feeds(
 
     Random inputs are sized first and refused above the input limit (see check_input_bytes).
     """
-    resolved = resolve_shapes(session.get_inputs(), shapes, batch)
+    resolved = resolve_shapes(session.get_inputs(), shapes, batch, model_seq_len(session))
     if data is None:
         check_input_bytes(resolved, max_input_mb)
         return random_feeds(resolved, seed), resolved
@@ -300,3 +323,36 @@ def make_feeds(
     resolved.shapes = {k: tuple(v.shape) for k, v in feeds.items()}
     resolved.notes = [n for n in resolved.notes if "is symbolic" not in n]
     return feeds, resolved
+
+
+# --- texts: a batch of token ids (-1 = padding) -> a text model's ONNX inputs ---------------
+# Every place edgekd runs an ONNX file on data (accuracy, parity, calibration) goes through
+# `onnx_feeds`, so a text model's two int64 inputs need no special case there.
+IDS, MASK = "input_ids", "attention_mask"
+
+
+def is_text_model(names: Sequence[str]) -> bool:
+    """A model whose inputs are token ids (and an attention mask), by the usual names."""
+    return IDS in names
+
+
+def token_feeds(x: np.ndarray, names: Sequence[str], pad_id: int = 0) -> dict[str, np.ndarray]:
+    """ids with padding set to `pad_id`, the mask 1 on tokens and 0 on padding; token_type_ids
+    (BERT-style ONNX teachers) all 0."""
+    x = np.asarray(x)
+    mask = x >= 0
+    out = {IDS: np.where(mask, x, pad_id).astype(np.int64)}
+    if MASK in names:
+        out[MASK] = mask.astype(np.int64)
+    if "token_type_ids" in names:
+        out["token_type_ids"] = np.zeros(x.shape, np.int64)
+    return out
+
+
+def onnx_feeds(session: Any, x: np.ndarray) -> dict[str, np.ndarray]:
+    """The feed dict for an onnxruntime session: token inputs for a text model, the one float
+    input otherwise."""
+    names = [i.name for i in session.get_inputs()]
+    if is_text_model(names):
+        return token_feeds(x, names)
+    return {names[0]: np.asarray(x).astype(np.float32)}

@@ -60,6 +60,17 @@ class DataSection(Section):
     label_column: str | None = Field(
         None, description="CSV label column name (default: the last column)."
     )
+    # texts (data/text.py): the text column, tokens per text, the student's vocabulary
+    text_column: str | None = Field(None, description="Texts: the CSV / JSON Lines column.")
+    max_length: int | None = Field(
+        None, ge=2, description="Texts: tokens per text (default: the 95th percentile)."
+    )
+    vocab_size: int | None = Field(
+        None, ge=16, description="Texts: train a student WordPiece of N tokens."
+    )
+    tokenizer: str | None = Field(
+        None, description="Texts: the teacher's tokenizer.json (default: its folder's)."
+    )
     image_size: int | None = Field(None, ge=1, description="Resize images to N x N.")
     image_mean: list[float] | None = Field(
         None,
@@ -114,10 +125,14 @@ class TeacherSection(Section):
     allow_weak_teacher: bool = Field(
         False, description="Distill even from a teacher near chance or below a linear model."
     )
+    trust_remote_code: bool = Field(
+        False, description="Texts: let a Hugging Face teacher folder run its own code."
+    )
 
     def loader_options(self) -> dict[str, Any]:
         """load_teacher's keyword arguments (the specs and training aside)."""
-        return self.model_dump(include={"arch", "output", "weights", "trust_pickle"})
+        keys = {"arch", "output", "weights", "trust_pickle", "trust_remote_code"}
+        return self.model_dump(include=keys)
 
 
 class StudentSection(Section):

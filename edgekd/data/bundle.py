@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -14,8 +15,8 @@ from edgekd.errors import EdgeKDError
 class DataBundle:
     """Train/val/test arrays plus what a model needs to know about them.
 
-    Each x is a float32 array, or streamed `Rows` (data/rows.py) that slice like one but
-    read their source (a memmap, an image folder) a batch at a time.
+    Each x is a float32 array (int64 token ids for texts), or streamed `Rows` (data/rows.py)
+    that slice like one but read their source (a memmap, an image folder) a batch at a time.
 
     The test split is never used for training, checkpoint choice or calibration: those use
     train (fit, calibration) and val (checkpoint, quantization choice).
@@ -31,6 +32,12 @@ class DataBundle:
     num_classes: int
     # The user's label of each class index when theirs were not 0..K-1 (data/labels.py).
     class_ids: list | None = None
+    # Texts (data/text.py): x are int64 token ids, -1 after a text's end; the tokenizer etc.
+    text: Any = None  # edgekd.data.tokenizer.TextInfo
+
+    @property
+    def is_text(self) -> bool:
+        return self.text is not None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

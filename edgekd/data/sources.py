@@ -57,6 +57,10 @@ def load_data(
     image_std: list[float] | None = None,
     warn: Callable[[str], None] | None = None,
     workers: int = 0,
+    text_column: str | None = None,
+    max_length: int | None = None,
+    vocab_size: int | None = None,
+    tokenizer=None,
 ) -> DataBundle:
     """Resolve a data spec (see design.md) into a validated DataBundle.
 
@@ -65,6 +69,8 @@ def load_data(
     and the fix; an in-memory object (data/objects.py: `(X, y)`, a dict of splits, a
     Dataset) enters the same way. shapes32, uncompressed .npz and image folders stream
     (data/rows.py); `workers` is how many DataLoader processes read their training batches.
+    `text_column`: the file holds texts (data/text.py: `max_length`, `vocab_size` and
+    the teacher's `tokenizer` shape its token ids).
     """
     if not isinstance(spec, str):
         from edgekd.data.objects import bundle_from_object
@@ -78,6 +84,15 @@ def load_data(
 
         return load_shapes32(spec, seed, workers)
     path = Path(spec)
+    if text_column is not None:
+        from edgekd.data.text import load_text
+
+        return load_text(
+            path, text_column, label_column=label_column, seed=seed, max_length=max_length,
+            vocab_size=vocab_size, tokenizer=tokenizer, warn=warn,
+        )  # fmt: skip
+    if path.suffix in (".jsonl", ".ndjson"):
+        raise EdgeKDError(f"data '{spec}' is JSON Lines: name its text field with --text-column")
     if path.suffix == ".npz":
         from edgekd.data.npz import load_npz
 

@@ -13,7 +13,8 @@ Operations per data kind (the kind follows the per-sample input rank):
   it changes the class of digits and text), `mixup`, `cutmix`;
 - signal `(C, L)`: `shift` (roll), `stretch` (resample 0.85-1.15), `scale` (amplitude
   0.8-1.2), `trend` (a random linear trend), `noise` (smoothed + white), `mixup`;
-- tabular `(F,)`: `mixup`, `noise` (Gaussian, scaled per feature by its training std).
+- tabular `(F,)`: `mixup`, `noise` (Gaussian, scaled per feature by its training std);
+- text (token ids): `mask`, `replace`, `ngram` (distill/text_augment.py).
 `auto` takes the kind's defaults (no flip; mixup only for tabular rows, where it is the one
 way to make new points; on short schedules mixup hurt a tiny signal student here).
 """
@@ -32,11 +33,13 @@ KIND_OPS = {
     "image": ("crop", "hflip", "mixup", "cutmix"),
     "signal": ("shift", "stretch", "scale", "trend", "noise", "mixup"),
     "tabular": ("mixup", "noise"),
+    "text": ("mask", "replace", "ngram"),
 }
 AUTO_OPS = {
     "image": ("crop",),
     "signal": ("shift", "stretch", "scale", "trend", "noise"),
     "tabular": ("mixup", "noise"),
+    "text": ("mask", "replace", "ngram"),
 }
 MIXUP_ALPHA = 0.4  # Beta(a, a) mixing weights: most samples stay close to one of the two
 NOISE_STD = {"signal": 0.05, "tabular": 0.1}  # in units of the data's std
@@ -53,12 +56,15 @@ def data_kind(input_shape: tuple[int, ...]) -> str:
     return kinds[len(input_shape)]
 
 
-def resolve_augment(spec: str, input_shape: tuple[int, ...]) -> tuple[str, ...]:
-    """`auto`, `none` or a comma-separated list of this data kind's operations."""
+def resolve_augment(
+    spec: str, input_shape: tuple[int, ...], *, text: bool = False
+) -> tuple[str, ...]:
+    """`auto`, `none` or a comma-separated list of this data kind's operations (`text`: the
+    inputs are token ids)."""
     spec = (spec or "none").strip().lower()
     if spec == "none":
         return ()
-    kind = data_kind(input_shape)
+    kind = "text" if text else data_kind(input_shape)
     if spec == "auto":
         return AUTO_OPS[kind]
     ops = tuple(o.strip() for o in spec.split(",") if o.strip())

@@ -137,8 +137,15 @@ REFERENCE_FEATURES = 1024  # wider samples are average-pooled down to this befor
 def thumbnails(x: np.ndarray) -> np.ndarray:
     """Rows flattened for the linear reference; images and long signals average-pooled per
     channel first (a linear model on a thumbnail). On raw 32x32x3 pixels the fit took 13-16 s
-    for 216 rows and did not converge; its float64 copies grow with the width."""
-    x = np.asarray(x, dtype=np.float32)
+    for 216 rows and did not converge; its float64 copies grow with the width. Token ids
+    (texts) become bags of tokens: counts of each id, hashed into REFERENCE_FEATURES columns."""
+    x = np.asarray(x)
+    if x.dtype.kind == "i":
+        bags = np.zeros((len(x), REFERENCE_FEATURES), np.float32)
+        rows, cols = np.nonzero(x >= 0)
+        np.add.at(bags, (rows, x[rows, cols] % REFERENCE_FEATURES), 1.0)
+        return bags
+    x = x.astype(np.float32)
     if x.ndim > 2 and np.prod(x.shape[1:]) > REFERENCE_FEATURES:
         side = max(1, int((REFERENCE_FEATURES / x.shape[1]) ** (1 / (x.ndim - 2))))
         pooled = F.adaptive_avg_pool2d if x.ndim == 4 else F.adaptive_avg_pool1d

@@ -150,6 +150,20 @@ def check_forward(
     return out
 
 
+def build_text_model(spec, data, *, width: float = 1.0) -> nn.Module:
+    """A text student (or teacher recipe) for a text bundle: a registered text name with
+    options, sized to the bundle's vocabulary; any other spec as for every model."""
+    from edgekd.models.registry import text_models
+
+    name, options = parse_model_spec(spec) if isinstance(spec, str) else (None, {})
+    if name in text_models():
+        return text_models()[name](
+            data.input_shape, data.num_classes, width=options.get("width", width),
+            vocab_size=data.text.vocab_size,
+        )  # fmt: skip
+    return build_module(spec, data.input_shape, data.num_classes, width=width)
+
+
 def build_student(
     spec,
     data: DataBundle,
@@ -165,11 +179,13 @@ def build_student(
     """
     if isinstance(spec, nn.Module):
         model = copy.deepcopy(spec)
+    elif data.is_text:
+        model = build_text_model(spec, data, width=width)
     else:
         model = build_module(spec, data.input_shape, data.num_classes, width=width, what="student")
     spec = spec_label(spec)
     if standardize is None:
-        standardize = len(data.input_shape) == 1
+        standardize = len(data.input_shape) == 1 and not data.is_text  # token ids: never
     if standardize:
         model = standardized(model, data.x_train)
     model.eval()

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,6 +39,7 @@ from edgekd.distill.augment import Augmenter, Batch, resolve_augment
 from edgekd.distill.logit_cache import LogitCache, teacher_logits
 from edgekd.distill.losses import IGNORE, soft_targets
 from edgekd.distill.recipe import auto_epochs, make_scheduler, recipe_loss, view_accuracy
+from edgekd.distill.text_augment import TextAugmenter
 
 TeacherFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -58,6 +60,7 @@ class TrainConfig:
     augment: str = "none"  # auto, none or a comma list of distill/augment.py operations
     schedule: str = "onecycle"  # or cosine (warm-up then cosine decay)
     patience: int | None = None  # stop after this many epochs without a better val epoch
+    tokens: Any = None  # texts: the bundle's TextInfo (ids to mask, special tokens) for views
 
 
 @dataclass
@@ -135,15 +138,27 @@ class Views:
     ops: tuple[str, ...] = ()
 
 
+def make_augmenter(ops: tuple[str, ...], x_train, *, seed: int, device, tokens=None):
+    """The augmenter for `ops`: token-id views when `tokens` (a TextInfo) is given."""
+    if tokens is not None:
+        return TextAugmenter(ops, x_train, tokens, seed=seed, device=device)
+    return Augmenter(ops, x_train, seed=seed, device=device)
+
+
 def prepare_views(cfg, x_train, y_train, x, teacher, cache_teacher, logit_cache, device) -> Views:
     """The augmenter, or the teacher's logits computed once when batches are not augmented."""
-    views = Views(ops=resolve_augment(cfg.augment, tuple(x_train.shape[1:])))
+    text = cfg.tokens is not None
+    views = Views(ops=resolve_augment(cfg.augment, tuple(x_train.shape[1:]), text=text))
     # Streamed rows: the augmentation's statistics from a sample, never the whole set in RAM.
     stats = x_train if isinstance(x_train, np.ndarray) else x_train[:8192]
     if views.ops:
-        views.augmenter = Augmenter(views.ops, stats, seed=cfg.seed, device=device)
+        views.augmenter = make_augmenter(
+            views.ops, stats, seed=cfg.seed, device=device, tokens=cfg.tokens
+        )
         if teacher is not None and y_train is not None:
-            probe = Augmenter(views.ops, stats, seed=cfg.seed + 1, device=device)
+            probe = make_augmenter(
+                views.ops, stats, seed=cfg.seed + 1, device=device, tokens=cfg.tokens
+            )
             views.view_accuracy = view_accuracy(teacher, probe, x_train, y_train, device)
     elif teacher is not None and cache_teacher:
         logits = np.array(teacher_logits(teacher, x, logit_cache))

@@ -8,7 +8,7 @@ import difflib
 from torch import nn
 
 from edgekd.errors import EdgeKDError
-from edgekd.models import edge, zoo  # noqa: F401  (registers the built-ins)
+from edgekd.models import edge, text, zoo  # noqa: F401  (registers the built-ins)
 from edgekd.models.registry import registered
 
 

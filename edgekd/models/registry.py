@@ -20,6 +20,21 @@ def register_model(fn: ModelFn) -> ModelFn:
     return fn
 
 
+_TEXT: dict[str, ModelFn] = {}
+
+
+def register_text_model(fn: ModelFn) -> ModelFn:
+    """Register a text student `fn(input_shape, num_classes, width=1.0, vocab_size=...)`: it
+    reads int64 token ids, so it lives apart from the float-input zoo (models/text.py)."""
+    _TEXT[fn.__name__.replace("_", "-")] = fn
+    return fn
+
+
+def text_models() -> dict[str, ModelFn]:
+    """Every text student registered so far, by name (a copy)."""
+    return dict(_TEXT)
+
+
 def registered() -> dict[str, ModelFn]:
     """Every architecture registered so far, by name (a copy)."""
     return dict(_REGISTRY)

@@ -37,7 +37,10 @@ def budget_of(cfg: CompressConfig) -> Budget:
 
 def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None) -> DataBundle:
     """The config's data spec with its loading options, validated."""
-    return load_data(cfg.data.source, seed=cfg.run.seed, warn=warn, **cfg.data.loader_options())
+    options = cfg.data.loader_options()
+    if options["tokenizer"] is None and len(cfg.teacher.specs) == 1:  # texts: a teacher folder's
+        options["tokenizer"] = cfg.teacher.specs[0]
+    return load_data(cfg.data.source, seed=cfg.run.seed, warn=warn, **options)
 
 
 def teacher_of(cfg: CompressConfig, data: DataBundle):
@@ -53,7 +56,9 @@ def teacher_of(cfg: CompressConfig, data: DataBundle):
 def with_recipes(cfg: CompressConfig, data: DataBundle) -> tuple[CompressConfig, list[str]]:
     """`cfg` with the built-in teacher/student for the data's shape where none was given (saved
     resolved in config.yaml), and the notices to print once every input has been checked."""
-    teacher, student, chosen = resolve_models(cfg.teacher.specs, cfg.student.name, data.input_shape)
+    teacher, student, chosen = resolve_models(
+        cfg.teacher.specs, cfg.student.name, data.input_shape, text=data.is_text
+    )
     notes = [chosen, data.class_ids and label_notice(data.name, data.class_ids)]
     return cfg.with_flat(teacher=teacher, student=student), [n for n in notes if n]
 

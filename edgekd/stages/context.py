@@ -50,7 +50,8 @@ class RunContext:
         return replace(self, cfg=self.cfg.with_flat(**update))
 
     def train_config(self, epochs: int | None) -> TrainConfig:
-        return train_config(self.cfg, epochs)
+        """The run's training settings; texts also carry their tokens (for text views)."""
+        return replace(train_config(self.cfg, epochs), tokens=self.data.text)
 
     @property
     def threads(self) -> int:

