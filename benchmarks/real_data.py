@@ -100,7 +100,7 @@ def run_compress(args: list[str], root: str, log: Path, timeout: float) -> tuple
 def error_line(log: Path) -> str | None:
     """The run's last `error:`/`warning:` line (a refusal's reason), else its last line."""
     lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    flagged = [line for line in lines if line.lower().startswith(("error", "warning"))]
+    flagged = [line for line in lines if re.match(r"(edgekd: )?(error|warning)\b", line.lower())]
     return (flagged or lines or [None])[-1]
 
 
@@ -129,6 +129,7 @@ def from_report(report: dict) -> dict:
         "gain_plain": None if plain_acc is None else student["accuracy"] - plain_acc,
         "baseline_seconds": sum(s["seconds"] for s in report["stages"] if s["stage"] == "baseline"),
         "budget_ok": report["budget"]["ok"],
+        "plan": report.get("plan"),  # planned vs actual steps and seconds, where edgekd has one
     }
 
 
