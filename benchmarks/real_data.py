@@ -104,6 +104,13 @@ def error_line(log: Path) -> str | None:
     return (flagged or lines or [None])[-1]
 
 
+def finished_stages(out: Path) -> str:
+    """'teacher 62.8 s, distill 408.0 s' from the run's manifest.json: how far a killed run got."""
+    manifest = out / "manifest.json"
+    stages = json.loads(manifest.read_text())["stages"] if manifest.is_file() else []
+    return ", ".join(f"{s['stage']} {s['seconds']:.0f} s" for s in stages) or "none"
+
+
 def _artifact(report: dict, name: str) -> dict | None:
     return next((a for a in report["artifacts"] if a["name"] == name), None)
 
@@ -149,6 +156,8 @@ def run_set(
         load_1min=[round(load_before, 2), round(os.getloadavg()[0], 2)],
         message=None if code == 0 else error_line(log),
     )
+    if code is None:
+        row["message"] = f"stages finished: {finished_stages(out)}; last output: {row['message']}"
     report_path = out / "report.json"
     if code in (0, 1) and report_path.is_file():
         row.update(from_report(json.loads(report_path.read_text())))
@@ -320,7 +329,7 @@ def main(argv: list[str] | None = None) -> dict:
             options = {"time_budget": args.time_budget, "timeout": args.timeout}
             row = run_set(name, work, quick=args.quick, root=edgekd["path"], **options)
             result["rows"].append(row)
-            print(f"{name}: {_outcome(row)} in {row['wall_s']:.0f} s", flush=True)
+            print(f"{name}: exit {_outcome(row)}, {row['wall_s']:.0f} s", flush=True)
             # written after every set: a long run that is stopped still leaves its rows
             write_results(results_md.parent, results_md.stem, result, render(result))
     print(render(result))

@@ -71,3 +71,16 @@ def test_quick_table_matches_json_and_report(tmp_path):
     assert "| ItalyPowerDemand | 67 / 1029 | 1x24 | " + " | ".join(cells) in md
     assert f"| {row['final']} | {row['final_accuracy'] * 100:.1f} |" in md
     assert saved["edgekd"]["path"] == str(Path(edgekd.__file__).resolve().parents[1])
+
+
+def test_a_refused_or_killed_run_is_described_by_its_own_output(tmp_path):
+    bench = runpy.run_path(str(BENCH / "real_data.py"))
+    log = tmp_path / "run.log"
+    log.write_text("training it\nedgekd: error: the teacher scores 0.600, near chance\n\n")
+    assert bench["error_line"](log) == "edgekd: error: the teacher scores 0.600, near chance"
+    log.write_text("teacher epoch 20/20\ndistill dscnn: teacher accuracy 0.81\n")
+    assert bench["error_line"](log) == "distill dscnn: teacher accuracy 0.81"
+    assert bench["finished_stages"](tmp_path) == "none"
+    stages = [{"stage": "teacher", "seconds": 62.8}, {"stage": "distill", "seconds": 408.2}]
+    (tmp_path / "manifest.json").write_text(json.dumps({"stages": stages}))
+    assert bench["finished_stages"](tmp_path) == "teacher 63 s, distill 408 s"
