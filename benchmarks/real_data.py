@@ -189,9 +189,8 @@ def _versus(row: dict, model: str) -> str:
 def _outcome(row: dict) -> str:
     if row["timed_out"]:
         return f"killed at {row['wall_s']:.0f} s"
-    return {0: "0 (budget met)", 1: "1 (budget missed)"}.get(
-        row["exit_code"], str(row["exit_code"])
-    )
+    meaning = {0: "0 (budget met)", 1: "1 (budget missed)", 2: "2 (refused)"}
+    return meaning.get(row["exit_code"], str(row["exit_code"]))
 
 
 def render(result: dict) -> str:
@@ -243,6 +242,9 @@ def _notes(result: dict) -> list[str]:
         notes += ["Runs that did not finish (their last error or warning line):", ""]
         notes += [f"- {r['data']}: {_outcome(r)}: {r['message']}" for r in refused]
         notes.append("")
+    not_run = [name for name in result["sets"] if name not in {r["data"] for r in rows}]
+    if not_run:
+        notes += [f"Not run (the benchmark was stopped before them): {', '.join(not_run)}.", ""]
     gaps = [
         r["final_accuracy"] - r["reference"]["InceptionTime"]["accuracy"]
         for r in rows
@@ -255,10 +257,13 @@ def _notes(result: dict) -> list[str]:
             f"Shipped artifact minus InceptionTime (sets with a published figure that finished: "
             f"{len(gaps)} of {with_ref}): mean {mean}."
         )
-    over = [r["data"] for r in rows if (r.get("default_run_s") or r["wall_s"]) > DEFAULT_LIMIT_S]
+    over = [r["data"] for r in rows if (r.get("default_run_s") or 0) > DEFAULT_LIMIT_S]
+    killed = [r["data"] for r in rows if r["timed_out"]]
     notes.append(
-        f"Runs over {DEFAULT_LIMIT_S // 60} minutes without their baselines: "
+        f"Finished runs over {DEFAULT_LIMIT_S // 60} minutes without their baselines: "
         + (", ".join(over) if over else "none")
+        + "; killed at the time limit (their baselines' stages included): "
+        + (", ".join(killed) if killed else "none")
         + "."
     )
     if budget:
@@ -318,6 +323,7 @@ def main(argv: list[str] | None = None) -> dict:
         "quick": args.quick,
         "time_budget": args.time_budget,
         "timeout_s": args.timeout,
+        "sets": args.sets or ([QUICK_SET] if args.quick else list(SETS)),
         "edgekd": edgekd,
         "host": environment(),
         "rows": [],
@@ -325,7 +331,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        for name in args.sets or ([QUICK_SET] if args.quick else SETS):
+        for name in result["sets"]:
             options = {"time_budget": args.time_budget, "timeout": args.timeout}
             row = run_set(name, work, quick=args.quick, root=edgekd["path"], **options)
             result["rows"].append(row)
