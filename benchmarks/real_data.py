@@ -76,8 +76,8 @@ def measured_edgekd() -> dict:
 
 
 def run_compress(args: list[str], root: str, log: Path, timeout: float) -> tuple[int | None, float]:
-    """(exit code or None on timeout, wall seconds) of `edgekd compress ARGS` run from `root`;
-    output goes to `log`. A timed-out run is killed with its whole process group."""
+    """(exit code or None on timeout, wall seconds) of `edgekd compress ARGS`, importing the
+    edgekd in `root`; output goes to `log`. A timed-out run is killed with its process group."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     start = time.perf_counter()
     with log.open("w") as out:
@@ -87,6 +87,7 @@ def run_compress(args: list[str], root: str, log: Path, timeout: float) -> tuple
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            cwd=log.parent,  # not the caller's folder: `-m` would import an edgekd found there
         )
         try:
             code = proc.wait(timeout=timeout)
