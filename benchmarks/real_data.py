@@ -160,7 +160,8 @@ def run_set(
     if code is None:
         row["message"] = f"stages finished: {finished_stages(out)}; last output: {row['message']}"
     report_path = out / "report.json"
-    if code in (0, 1) and report_path.is_file():
+    row["report_written"] = report_path.is_file()
+    if code in (0, 1) and row["report_written"]:
         row.update(from_report(json.loads(report_path.read_text())))
         row["default_run_s"] = round(wall - row["baseline_seconds"], 1)  # what no --baseline takes
     if time_budget:
@@ -190,8 +191,10 @@ def _versus(row: dict, model: str) -> str:
 def _outcome(row: dict) -> str:
     if row["timed_out"]:
         return f"killed at {row['wall_s']:.0f} s"
+    if row["exit_code"] != 2 and not row["report_written"]:  # a traceback exits 1 too
+        return f"{row['exit_code']} (crashed)"
     meaning = {0: "0 (budget met)", 1: "1 (budget missed)", 2: "2 (refused)"}
-    return meaning.get(row["exit_code"], str(row["exit_code"]))
+    return meaning[row["exit_code"]]
 
 
 def render(result: dict) -> str:
@@ -238,10 +241,10 @@ def render(result: dict) -> str:
 def _notes(result: dict) -> list[str]:
     rows, budget = result["rows"], result["time_budget"]
     notes = []
-    refused = [r for r in rows if r["exit_code"] not in (0, 1)]
-    if refused:
+    unfinished = [r for r in rows if r["exit_code"] not in (0, 1) or not r["report_written"]]
+    if unfinished:
         notes += ["Runs that did not finish (their last error or warning line):", ""]
-        notes += [f"- {r['data']}: {_outcome(r)}: {r['message']}" for r in refused]
+        notes += [f"- {r['data']}: {_outcome(r)}: {r['message']}" for r in unfinished]
         notes.append("")
     not_run = [name for name in result["sets"] if name not in {r["data"] for r in rows}]
     if not_run:
@@ -278,7 +281,9 @@ def _notes(result: dict) -> list[str]:
     loads = [load for r in rows for load in r["load_1min"]]
     notes += [
         "",
-        "Columns: accuracy in % on each set's test split (fp32 ONNX run by onnxruntime for "
+        "Columns: *exit* is edgekd's code (0: the device budget, iot by default, is met; 1: "
+        "missed; 2: refused with one line) or a crash (a traceback, no report). "
+        "Accuracy in % on each set's test split (fp32 ONNX run by onnxruntime for "
         "teacher, student and shipped file; the plain scratch student is the trained PyTorch "
         "model, as edgekd reports it). *student* is the distilled student before "
         "quantization; *shipped* the file edgekd chose (its size and onnxruntime CPU p50 at "
