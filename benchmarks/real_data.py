@@ -66,6 +66,9 @@ def measured_edgekd() -> dict:
     git = ["git", "-C", str(root)]
     commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
     branch = subprocess.run([*git, "branch", "--show-current"], capture_output=True, text=True)
+    if not branch.stdout.strip():  # a detached checkout: the branch that holds its commit
+        name = [*git, "name-rev", "--name-only", "--no-undefined", "HEAD"]
+        branch = subprocess.run(name, capture_output=True, text=True)
     dirty = subprocess.run([*git, "status", "--porcelain", "edgekd"], capture_output=True)
     return {
         "path": str(root),
