@@ -17,25 +17,14 @@ from edgekd.atomic import write_text_atomic
 from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.distill.recipe import check_teacher
-from edgekd.distill.teachers import NO_GRAPH, TeacherInfo, member_checkpoints, prepare_teacher
 from edgekd.measure import Artifact
-from edgekd.stages.base import (
-    DATA_FIELDS,
-    STUDENT_FIELDS,
-    TRAIN_FIELDS,
-    StageResult,
-    checkpoint_path,
-    stage,
-)
-from edgekd.stages.context import RunContext, train_config
+from edgekd.stages.adapters import train_config
+from edgekd.stages.base import DATA, TRAIN, StageResult, checkpoint_path, stage
+from edgekd.stages.context import RunContext
+from edgekd.teachers import NO_GRAPH, TeacherInfo, member_checkpoints, train_and_measure
 
-FIELDS = (
-    *DATA_FIELDS,
-    *TRAIN_FIELDS,
-    *STUDENT_FIELDS[:3],  # the student is built first: its random draws precede the teacher's
-    "teacher", "teacher_arch", "teacher_output", "teacher_weight", "trust_pickle",
-    "teacher_epochs", "temperature", "allow_weak_teacher",
-)  # fmt: skip
+# "student": the student is built first, so its random draws precede the teacher's.
+FIELDS = (*DATA, *TRAIN, "student", "teacher", "distill.temperature")
 
 
 @dataclass
@@ -60,7 +49,7 @@ class TeacherResult(StageResult):
         return None if self.path else self.info.test_accuracy
 
 
-def prepare(
+def train_and_export(
     cfg: CompressConfig,
     teacher: Any,
     data: DataBundle,
@@ -69,16 +58,16 @@ def prepare(
     checkpoint: Path | None = None,
 ) -> TeacherResult:
     """Train (when it is a recipe) and export `teacher` to `path`: the stage's work, also used
-    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `prepare_teacher`."""
-    train = train_config(cfg, cfg.teacher_epochs)
-    info = prepare_teacher(teacher, data, train, console, checkpoint)
+    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `train_and_measure`."""
+    train = train_config(cfg, cfg.teacher.epochs)
+    info = train_and_measure(teacher, data, train, console, checkpoint)
     teacher_path, parity = teacher.export(path, data)
     return TeacherResult(teacher, info, teacher_path, parity)
 
 
 def _checked(ctx: RunContext, result: TeacherResult) -> TeacherResult:
     result.check = check_teacher(
-        result.info.val_accuracy, ctx.data, ctx.cfg.allow_weak_teacher, ctx.console
+        result.info.val_accuracy, ctx.data, ctx.cfg.teacher.allow_weak_teacher, ctx.console
     )
     return result
 
@@ -93,8 +82,8 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
     if not all(p.exists() for p in member_checkpoints(teacher, checkpoint) if p is not None):
         return None
     parity = json.loads(checkpoint.with_suffix(".json").read_text())
-    train = train_config(ctx.cfg, ctx.cfg.teacher_epochs)
-    info = prepare_teacher(teacher, ctx.data, train, ctx.console, checkpoint)
+    train = train_config(ctx.cfg, ctx.cfg.teacher.epochs)
+    info = train_and_measure(teacher, ctx.data, train, ctx.console, checkpoint)
     path = ctx.run_dir / "teacher.onnx" if parity.get("source") != NO_GRAPH else None
     return _checked(ctx, TeacherResult(teacher, info, path, parity))
 
@@ -103,7 +92,7 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
 def run(ctx: RunContext, teacher: Any) -> TeacherResult:
     checkpoint = checkpoint_path(ctx, "teacher")
     path = ctx.run_dir / "teacher.onnx"
-    result = prepare(ctx.cfg, teacher, ctx.data, path, ctx.console, checkpoint)
+    result = train_and_export(ctx.cfg, teacher, ctx.data, path, ctx.console, checkpoint)
     if checkpoint is not None:  # what `restore` needs besides the checkpoints
         write_text_atomic(checkpoint.with_suffix(".json"), json.dumps(result.parity, default=str))
     return _checked(ctx, result)
