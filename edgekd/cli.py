@@ -18,14 +18,28 @@ SECTIONS = tuple(section_types())  # compress takes every field of every section
 BUDGET_LIMITS = tuple(f"budget.{name}" for name in LIMIT_OVERRIDES)
 
 
+def usage_line(e: click.UsageError) -> str:
+    """A flag click refused, as the one line every other bad input gets; a bad option value names
+    its config key too, so the same mistake in a config file is recognisable."""
+    message = e.format_message().rstrip(".")
+    param = getattr(e, "param", None)
+    bad_value = isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter)
+    if bad_value and isinstance(param, click.Option):
+        return f"{message} (config key '{param.name}')"
+    return f"{message} (see --help)"
+
+
 class _Group(click.Group):
-    """Turns EdgeKDError into one line on stderr and exit code 2."""
+    """Turns EdgeKDError and refused flags into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except EdgeKDError as e:
             click.echo(f"edgekd: error: {e}", err=True)
+            sys.exit(2)
+        except click.UsageError as e:
+            click.echo(f"edgekd: error: {usage_line(e)}", err=True)
             sys.exit(2)
         except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: 130 or 143, never 1 (budget missed)
             from edgekd.signals import exit_code

@@ -168,3 +168,20 @@ def test_accuracy_drop_is_points_everywhere_and_the_old_fraction_is_refused(tmp_
         resolve_values({}, max_accuracy_drop=150)
     with pytest.raises(EdgeKDError, match="config key 'min_retention'"):  # 98 read as percent
         resolve_values({}, min_retention=98)
+
+
+def test_flags_click_refuses_are_one_line_exit_2():
+    """A bad choice, a bad number and an unknown flag read like every other bad input."""
+    from click.testing import CliRunner
+
+    from edgekd.cli import main
+
+    for args, words in [
+        (["--quantize", "int4"], "config key 'quantize'"),
+        (["--epochs", "many"], "config key 'epochs'"),
+        (["--epoch", "3"], "No such option '--epoch'"),
+    ]:
+        result = CliRunner().invoke(main, ["compress", *args])
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 2, result.output
+        assert len(lines) == 1 and words in lines[0], lines
