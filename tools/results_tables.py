@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-SHARED = {"common.py"}  # helpers, not benchmarks
+SHARED = {"common.py", "real_data_sets.py"}  # helpers, not benchmarks
 
 
 def scripts(only: list[str] | None = None) -> list[Path]:
