@@ -274,3 +274,20 @@ def test_device_bench_of_both_files_says_whether_int8_paid_there(tmp_path):
         assert got["p50_ratio"] == int8_p50 and got["fp32"] == "student"
         assert ("right choice" in got["verdict"]) is faster
         assert ("--quantize none" in got["verdict"]) is not faster
+
+
+def test_target_rule_prefers_a_file_a_second_runtime_can_check():
+    """Equal coverage and accuracy: the QDQ file (tract can confirm it) beats a smaller QOperator
+    file, which only onnxruntime runs; more int8 coverage still comes first."""
+    from edgekd.quantize.candidates import Candidate
+    from edgekd.quantize.judge import target_rank
+
+    def cand(name, fmt, size, float_nodes=0):
+        return Candidate(
+            name, "int8", 0.9, 0.0, 1.0, 1.0, size, size / 1000, 6 - float_nodes,
+            float_compute_nodes=float_nodes, config={"format": fmt},
+        )  # fmt: skip
+
+    qop, qdq = cand("qop", "QOperator", 500), cand("qdq", "QDQ", 700)
+    thin = cand("thin", "QDQ", 400, float_nodes=1)
+    assert [c.name for c in sorted([thin, qop, qdq], key=target_rank)] == ["qdq", "qop", "thin"]

@@ -51,7 +51,7 @@ from edgekd.quantize.core import (
 )
 from edgekd.quantize.data import check_array
 from edgekd.quantize.guard import accuracy_guard
-from edgekd.quantize.judge import judge, ship_reason, target_drop
+from edgekd.quantize.judge import judge, ship_reason, target_rank
 from edgekd.quantize.nodes import count_int8_nodes, matmul_heavy, thin_convs
 from edgekd.quantize.spec import check_spec
 from edgekd.second_runtime import second_opinion
@@ -257,9 +257,7 @@ def _decide(
     if not rule.differs:
         winners = sorted(qualified, key=lambda c: c.p50_ms)
     else:
-        winners = sorted(
-            qualified, key=lambda c: (c.float_compute_nodes, target_drop(c), c.size_bytes)
-        )
+        winners = sorted(qualified, key=target_rank)
     best = next((c for c in winners if _second_runtime_agrees(c, val_x)), None)
     if best is not None:
         ship(best.path, out_path)

@@ -56,6 +56,15 @@ def target_drop(c: Candidate) -> float:
     return (c.accuracy + c.accuracy_drop) - spec
 
 
+def target_rank(c: Candidate) -> tuple:
+    """Order of the qualified candidates for a target whose kernels differ: most int8 coverage,
+    then the target's accuracy, then a file a second runtime can check (QDQ is standard ONNX;
+    QOperator's com.microsoft ops run only on onnxruntime, so tract cannot confirm it), then
+    size."""
+    only_onnxruntime = (c.config or {}).get("format") == "QOperator"
+    return (c.float_compute_nodes, target_drop(c), only_onnxruntime, c.size_bytes)
+
+
 def _target_problems(c: Candidate, target: str) -> list[str]:
     """Why a candidate cannot ship for a target whose int8 kernels differ from the host's."""
     if c.mode == "fp16":
