@@ -86,8 +86,13 @@ def main() -> None:
     "--transfer",
     help="Unlabelled transfer set for the soft term: mnist1d:N, path.npz (key X) or path.csv.",
 )
-@click.option("--epochs", type=int, help="Distillation epochs.")
+@click.option("--epochs", type=int, help="Distillation epochs (default: planned by data size).")
 @click.option("--teacher-epochs", type=int, help="Epochs for a teacher trained on the spot.")
+@click.option(
+    "--time-budget",
+    metavar="DURATION",
+    help="e.g. 90s, 10m, 1h: scale the training plan to fit (a short timed probe first).",
+)
 @click.option(
     "--temperature",
     metavar="T|auto",

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from edgekd.errors import EdgeKDError
+from edgekd.plan import parse_duration
 
 # The recipes' defaults, kept here (not imported from distill/) so config loads without torch.
 RECIPE_DEFAULTS = {
@@ -54,7 +55,9 @@ class CompressConfig(BaseModel):
     teacher: list[str] = Field(
         default_factory=list, description="empty: the built-in recipe for the data's shape"
     )
-    teacher_epochs: int = Field(20, ge=1)
+    teacher_epochs: int | None = Field(
+        None, ge=1, description="None: planned by data size (20 epochs, >= 500 steps)"
+    )
     teacher_arch: list[str] = Field(
         default_factory=list,
         description="architecture of state_dict teachers: zoo name or module:callable; "
@@ -81,6 +84,11 @@ class CompressConfig(BaseModel):
     student_width: float = Field(1.0, gt=0)
     epochs: int | None = Field(
         None, ge=1, description="None: the recipe's budget for the data size (hinton: 60)"
+    )
+    time_budget: str | None = Field(
+        None,
+        description="e.g. 90s, 10m, 1h: the training plan is scaled down to fit, from a short "
+        "timed probe of each model; flags that fix epochs are kept",
     )
     # "auto": a short grid search on the validation split (distill/kd_search.py). The saved
     # config keeps "auto" so a rerun searches again; the values chosen are in the report.
@@ -120,7 +128,12 @@ class CompressConfig(BaseModel):
     )
     prune_method: Literal["structured", "unstructured"] = "structured"
     prune_steps: int = Field(1, ge=1, description="prune + KD fine-tune, N times")
-    prune_epochs: int = Field(100, ge=0, description="KD fine-tuning epochs after each prune step")
+    prune_epochs: int | None = Field(
+        None,
+        ge=0,
+        description="KD fine-tuning epochs after each prune step; None: half the distillation's "
+        "epochs, shared by the prune steps",
+    )
     prune_importance: Literal["l2", "taylor"] = "l2"
     prune_scope: Literal["uniform", "global"] = "uniform"
     quantize: QuantizeMode = "auto"
@@ -152,6 +165,14 @@ class CompressConfig(BaseModel):
             if getattr(self, key) is None:
                 setattr(self, key, value)
         return self
+
+    @field_validator("time_budget", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        if v is not None:
+            parse_duration(v)  # ValueError: "must be a duration like 90s, 10m or 1h"
+            return str(v)
+        return v
 
     @field_validator("temperature", "alpha", mode="before")
     @classmethod

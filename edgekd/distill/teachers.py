@@ -83,6 +83,7 @@ __all__ = [  # the teacher kinds live in their own modules; importable from here
     "build_teacher",
     "load_teacher",
     "prepare_teacher",
+    "teacher_training",
     "to_logits",
 ]
 
@@ -290,6 +291,12 @@ def member_checkpoints(teacher: Teacher, checkpoint: Path | None) -> list[Path |
     return [path if m.needs_training else None for path, m in zip(paths, members, strict=True)]
 
 
+def teacher_training(train: TrainConfig) -> TrainConfig:
+    """A teacher trains as edgekd always trained it (hard labels, one-cycle, no augmentation):
+    the student's recipe is about distilling, not about the teacher."""
+    return replace(train, recipe="hinton", augment="none", schedule="onecycle")
+
+
 def prepare_teacher(
     teacher: Teacher,
     data: DataBundle,
@@ -299,10 +306,9 @@ def prepare_teacher(
 ) -> TeacherInfo:
     """Train recipe members on the spot (saying so), then measure every member's accuracy.
 
-    A teacher trains as edgekd always trained it (hard labels, one-cycle, no augmentation):
-    the student's recipe is about distilling, not about the teacher. `checkpoint`: training
-    checkpoints every epoch there (one file per trained member), continuing from them."""
-    train = replace(train, recipe="hinton", augment="none", schedule="onecycle")
+    Members train as `teacher_training` says. `checkpoint`: training checkpoints there (one
+    file per trained member), continuing from them."""
+    train = teacher_training(train)
     rows = []
     checkpoints = member_checkpoints(teacher, checkpoint)
     for i, member in enumerate(teacher.members):

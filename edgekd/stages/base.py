@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from edgekd import distributed as ddp
+from edgekd.heartbeat import counting_steps
 from edgekd.manifest import config_hash
 from edgekd.stages.resume import CHECKPOINTS
 
@@ -87,8 +88,10 @@ def stage(
                 ctx.manifest.drop_carried()
             inputs = [*config_files(values), *_needed_files([*needs, *kwargs.values()])]
             with ctx.manifest.stage(name, fields=values, inputs=inputs) as record:
-                result = fn(ctx, *needs, **kwargs)
+                with counting_steps() as steps:
+                    result = fn(ctx, *needs, **kwargs)
                 record.outputs(*result.files())
+                record.steps = steps[0] if name in ctx.plan.stages else None
             return result
 
         run.stage_name = name  # type: ignore[attr-defined]
@@ -101,6 +104,7 @@ def stage(
 # Config fields most stages depend on, named once.
 DATA_FIELDS = ("data", "seed", "label_column", "image_size", "image_mean", "image_std")
 TRAIN_FIELDS = (
+    "time_budget",  # the plan (edgekd/plan.py) scales epochs to it
     "lr",
     "batch_size",
     "device",

@@ -47,11 +47,16 @@ def run(ctx: RunContext, initial: nn.Module) -> BaselineResult:
     data = ctx.data
     model = copy.deepcopy(initial)
     train = train_baseline(
-        model, data.x_train, data.y_train, data.x_val, data.y_val, ctx.train_config(ctx.cfg.epochs)
+        model,
+        data.x_train,
+        data.y_train,
+        data.x_val,
+        data.y_val,
+        ctx.train_config(ctx.epochs("baseline")),
     )
     path = export_onnx(
         model, torch.from_numpy(data.x_test[:2]), ctx.run_dir / "student-baseline.onnx"
     )
     parity = check_parity(model, path, data.x_test)
     plain = train_plain_baseline(copy.deepcopy(initial), data, ctx.train_config(None))
-    return BaselineResult(train, path, parity, ctx.cfg.epochs, plain)
+    return BaselineResult(train, path, parity, ctx.epochs("baseline"), plain)

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,11 @@ from edgekd.distill.teachers import load_teacher
 from edgekd.distill.trainer import TrainConfig
 from edgekd.manifest import Manifest, clear_earlier_run
 from edgekd.objects import Inputs as GivenInputs
+from edgekd.plan import TrainingPlan
 from edgekd.prune import PruneSpec, check_prunable
 from edgekd.recipes import resolve_models
 from edgekd.signals import terminate_as_interrupt
+from edgekd.stages.planning import training_plan
 from edgekd.stages.resume import Resume, clear_checkpoints, start_resume
 
 
@@ -55,6 +57,12 @@ class RunContext:
     on_epoch: Callable[[int, float], None] | None = None  # after each distillation epoch
     main: bool = True  # torchrun: ranks other than 0 train only (into a scratch directory)
     resume: Resume | None = None  # --resume: the interrupted run's finished stages
+    plan: TrainingPlan = field(default_factory=lambda: TrainingPlan({}))  # epochs per stage
+
+    def epochs(self, stage: str) -> int | None:
+        """The plan's epochs for `stage` (None: the stage is not in the plan)."""
+        planned = self.plan.stages.get(stage)
+        return planned.epochs if planned else None
 
     def with_cfg(self, **update: Any) -> RunContext:
         return replace(self, cfg=self.cfg.model_copy(update=update))
@@ -177,6 +185,7 @@ class Inputs:
     transfer: np.ndarray | None
     models: Models
     config_text: str  # config.yaml: `cfg`, plus a record of any in-memory objects
+    plan: TrainingPlan  # epochs and steps per trained stage, printed before training
 
 
 def load_inputs(given: GivenInputs, console: Console) -> Inputs:
@@ -200,8 +209,12 @@ def load_inputs(given: GivenInputs, console: Console) -> Inputs:
     models = build_models(loading.model_copy(update=chosen), data)
     for note in notes:  # what edgekd chose for the user (recipes, class numbering)
         console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
+    plan = training_plan(cfg, data, transfer, models, train_config(cfg, None))
+    if ddp.is_main():
+        console.print("\n".join(plan.lines()), soft_wrap=True, highlight=False)
     given = replace(given, cfg=cfg)
-    return Inputs(cfg, budget, data, transfer, models, given.config_yaml(data))
+    text = given.config_yaml(data) + "".join(f"# {line}\n" for line in plan.lines())
+    return Inputs(cfg, budget, data, transfer, models, text, plan)
 
 
 @contextmanager
@@ -218,7 +231,7 @@ def run_directory(
     def context(run_dir: Path, manifest: Manifest, resume: Resume | None = None) -> RunContext:
         return RunContext(
             cfg, cfg, run_dir, manifest, console, inputs.budget, inputs.data, inputs.transfer,
-            on_epoch, main=ddp.is_main(), resume=resume,
+            on_epoch, main=ddp.is_main(), resume=resume, plan=inputs.plan,
         )  # fmt: skip
 
     if not ddp.is_main():

@@ -45,6 +45,7 @@ def run(ctx: RunContext, initial: nn.Module, teacher: TeacherResult) -> KDSearch
         temperature=ctx.cfg.temperature,
         alpha=ctx.cfg.alpha,
         x_transfer=ctx.transfer,
+        epochs=ctx.epochs("search"),
     )
     if hasattr(teacher.teacher, "temperature"):  # an ensemble tempers its members inside
         teacher.teacher.temperature = found.temperature

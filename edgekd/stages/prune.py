@@ -54,12 +54,13 @@ class PruneStageResult(StageResult):
 def run(ctx: RunContext, student: DistillResult, teacher: TeacherResult) -> PruneStageResult:
     cfg, data = ctx.cfg, ctx.data
     model = copy.deepcopy(student.model)
+    epochs = ctx.epochs("prune") or 0
     result = prune_with_kd(
         model,
         data,
         prune_spec(cfg),
-        ctx.train_config(cfg.prune_epochs),
-        epochs=cfg.prune_epochs,
+        ctx.train_config(epochs),
+        epochs=epochs,
         teacher=teacher.teacher,
         x_transfer=ctx.transfer,
     )
