@@ -56,7 +56,7 @@ class CompressConfig(BaseModel):
         default_factory=list, description="empty: the built-in recipe for the data's shape"
     )
     teacher_epochs: int | None = Field(
-        None, ge=1, description="None: planned by data size (20 epochs, >= 500 steps)"
+        None, ge=1, description="None: planned by data size (20 epochs, >= 400 steps)"
     )
     teacher_arch: list[str] = Field(
         default_factory=list,

@@ -52,7 +52,8 @@ def test_a_time_budget_scales_the_free_stages_and_keeps_the_given_ones():
 
 @pytest.fixture(scope="module")
 def planned_run(tmp_path_factory):
-    """Every trained stage at tiny sizes, stderr a log (not a terminal), a line per step."""
+    """Every trained stage at tiny sizes, stderr a log (not a terminal), a line per step; a
+    time budget too roomy to scale anything, so only its probe's estimates show."""
     mp = pytest.MonkeyPatch()
     mp.setenv("EDGEKD_PROGRESS_SECONDS", "0")
     d = tmp_path_factory.mktemp("plan")
@@ -60,7 +61,7 @@ def planned_run(tmp_path_factory):
     try:
         run_dir, result = run_compress(
             d, data=str(data), epochs=2, prune_epochs=None, prune_ratio=0.5,
-            temperature="auto", baseline=True, quantize="none",
+            temperature="auto", baseline=True, quantize="none", time_budget="1h",
         )  # fmt: skip
     finally:
         mp.undo()
@@ -78,6 +79,8 @@ def test_the_printed_plan_is_what_ran_and_epochs_bound_the_prune_fine_tune(plann
         assert s["actual_steps"] in ran, name
         assert f"{name:<10} {s['epochs']:>5} epochs" in result.stderr  # printed before training
     assert stages["prune"]["epochs"] <= 2  # --epochs 2, no --prune-epochs: at most 2
+    assert all(s["seconds"] > 0 for s in stages.values())  # estimated by the probe
+    assert report["plan"]["time_budget_s"] == 3600
     assert "# training plan" in (run_dir / "config.yaml").read_text()
 
 

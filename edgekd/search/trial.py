@@ -76,6 +76,7 @@ def trial_config(
     base: CompressConfig, params: dict, settings: SearchSettings, teacher: Path, out: Path
 ) -> CompressConfig:
     scale = settings.epochs / (base.epochs or settings.epochs)  # None: the recipe's budget
+    prune = base.prune_epochs  # None: the trial's plan bounds it by the screening epochs
     values = base.model_dump()
     values.update(params)
     values.update(
@@ -85,7 +86,8 @@ def trial_config(
         teacher_output="auto",
         trust_pickle=False,
         epochs=settings.epochs,
-        prune_epochs=max(1, round(base.prune_epochs * scale)) if base.prune_epochs else 0,
+        prune_epochs=prune and max(1, round(prune * scale)),
+        time_budget=None,  # a trial trains its screening epochs; the search has --timeout
         latency_runs=settings.latency_runs,
         baseline=False,
         ort=False,
