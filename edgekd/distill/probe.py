@@ -31,23 +31,26 @@ VALIDATION_MARGIN = 1.15  # validation, checkpoints and the loop's bookkeeping o
 
 
 def _seconds_per_step(model: nn.Module, data, cfg: TrainConfig, teacher=None) -> float:
+    cfg = replace(cfg, temperature=1.0, alpha=1.0)  # "auto" or not: the cost is the same
     device = resolve_device(cfg.device)
     model = copy.deepcopy(model).to(device).train()
-    n = min(len(data.y_train), cfg.batch_size * (PROBE_STEPS + 1))
+    n = min(len(data.y_train), cfg.batch_size)  # one batch, as large as training's
     x, y = training_rows(data.x_train[:n], data.y_train[:n], None, teacher, device)
     ops = resolve_augment(cfg.augment, tuple(data.x_train.shape[1:]))
-    stats = np.asarray(data.x_train[: min(n, 8192)])
-    views = Views(augmenter=Augmenter(ops, stats, seed=cfg.seed, device=device)) if ops else Views()
+    views = (
+        Views(augmenter=Augmenter(ops, np.asarray(data.x_train[:n]), seed=cfg.seed, device=device))
+        if ops
+        else Views()
+    )
     online = teacher if ops else None  # un-augmented KD reads cached logits, no teacher call
-    loop = make_loop(model, len(x), replace(cfg, epochs=PROBE_STEPS + 1), None, device)
+    loop = make_loop(model, n, replace(cfg, epochs=PROBE_STEPS + 1), None, device)
     beat = Heartbeat("probe", 0, 0, enabled=False)
-    warm = torch.arange(min(len(x), cfg.batch_size), device=device)
-    train_epoch(loop, x, y, warm, views, online, cfg, None, beat)
-    order = torch.arange(len(x), device=device)[cfg.batch_size :]
+    batch = torch.arange(n, device=device)
+    train_epoch(loop, x, y, batch, views, online, cfg, None, beat)  # warm-up, untimed
     start = time.perf_counter()
-    train_epoch(loop, x, y, order, views, online, cfg, None, beat)
-    steps = max(1, beat.step - 1)
-    return VALIDATION_MARGIN * (time.perf_counter() - start) / steps
+    for _ in range(PROBE_STEPS):
+        train_epoch(loop, x, y, batch, views, online, cfg, None, beat)
+    return VALIDATION_MARGIN * (time.perf_counter() - start) / PROBE_STEPS
 
 
 def probe(models, data, student_cfg: TrainConfig, teacher_cfg: TrainConfig) -> dict[str, float]:

@@ -370,7 +370,10 @@ def fit(
     last = done if stopped else epochs  # a killed run may have stopped early already
     keep_last = len(y_val) < TINY_VAL  # too few rows to rank epochs: the schedule's end ships
     start, ran = time.perf_counter(), done
-    beat = Heartbeat(label, epochs * loop.steps_per_epoch, epochs, done * loop.steps_per_epoch)
+    beat = Heartbeat(
+        label, epochs * loop.steps_per_epoch, epochs, done * loop.steps_per_epoch,
+        enabled=None if rank == 0 else False,  # None: on when stderr is not a terminal
+    )  # fmt: skip
     with progress_bar(rank) as progress:
         task = start_task(progress, label, views, done, epochs)
         for epoch in range(done + 1, last + 1):
