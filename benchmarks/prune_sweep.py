@@ -36,7 +36,7 @@ from edgekd.bench.latency import compare_latency, loop_overhead_ms
 from edgekd.data import load_data
 from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.evaluate import onnx_accuracy
-from edgekd.export import check_parity, export_onnx
+from edgekd.export import export_checked
 from edgekd.models import create_model
 from edgekd.prune import PruneSpec, prune_model, prune_with_kd
 from edgekd.report import host_info
@@ -49,8 +49,7 @@ TARGETS = {"ratio": 0.5, "macs_x": 2.5, "p50_x": 1.8, "max_retention_drop_points
 
 
 def _export(model, data, path: Path) -> tuple[Path, float]:
-    path = export_onnx(model, torch.from_numpy(data.x_test[:2]), path)
-    check_parity(model, path, data.x_test)
+    path, _ = export_checked(model, data.x_test, path)
     return path, onnx_accuracy(path, data.x_test, data.y_test)
 
 

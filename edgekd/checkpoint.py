@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from edgekd.atomic import atomic_path
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 FORMAT = 1
 
@@ -114,9 +114,9 @@ def load_checkpoint(
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated, not a checkpoint, or holding code
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EdgeKDError(
-            f"checkpoint '{path}' cannot be read ({first}); delete it to train from the start"
+            f"checkpoint '{path}' cannot be read ({first_line(e)}); "
+            "delete it to train from the start"
         ) from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise EdgeKDError(

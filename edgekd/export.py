@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,20 @@ def _quiet_exporter() -> None:
 
 def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
     """Export with a dynamic batch axis, embedded weights, and `onnx.checker` passed."""
+    return _write_onnx(model.eval().cpu(), example[:2].cpu(), Path(path), dynamo=True)
+
+
+def export_torchscript(module: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
+    """torch.export (export_onnx's exporter) cannot trace TorchScript; the TorchScript-based
+    exporter can. Same contract as export_onnx: one file, dynamic batch, checker passed."""
+    return _write_onnx(module.eval().cpu(), example, Path(path), dynamo=False)
+
+
+def _write_onnx(model: nn.Module, example: torch.Tensor, path: Path, *, dynamo: bool) -> Path:
+    """One atomic, checked file; the dynamo exporter's debug metadata stripped."""
     _quiet_exporter()
-    path = Path(path)
-    model = model.eval().cpu()
-    example = example[:2].cpu()
+    legacy = {"dynamo": False}  # the TorchScript-based exporter
+    options = {"external_data": False, "dynamo": True, "verbose": False} if dynamo else legacy
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -46,11 +57,10 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            external_data=False,
-            dynamo=True,
-            verbose=False,
+            **options,
         )
-        _strip_debug_metadata(tmp)
+        if dynamo:
+            _strip_debug_metadata(tmp)
         onnx.checker.check_model(str(tmp), full_check=True)
     return path
 
@@ -108,3 +118,16 @@ def check_parity(
             "exporter mis-translates: simplify it or report the layer"
         )
     return parity
+
+
+def export_checked(
+    model: nn.Module,
+    inputs: np.ndarray,
+    path: str | Path,
+    exporter: Callable[[nn.Module, torch.Tensor, Path], Path] = export_onnx,
+) -> tuple[Path, Parity]:
+    """Export `model` to `path` (traced on two of `inputs`), then `check_parity` on all of them:
+    a file only counts as exported once it computes what the model computes. `exporter`: how to
+    write the file (TorchScript teachers need their own)."""
+    path = exporter(model, torch.from_numpy(inputs[:2]), Path(path))
+    return path, check_parity(model, path, inputs)

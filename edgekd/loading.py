@@ -21,17 +21,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 _MODULE_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 _ATTR_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 WEIGHT_SUFFIXES = {".pt", ".pth", ".bin", ".ckpt"}
 TORCHSCRIPT_SUFFIXES = {".ts", ".torchscript", ".jit"}
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
 
 
 def is_callable_spec(spec: str) -> bool:
@@ -61,7 +56,8 @@ def _import_file(path: Path):
         if isinstance(e, KeyboardInterrupt | SystemExit):
             raise
         raise EdgeKDError(
-            f"importing '{path}' raised {_first_line(e)}; fix the file (run `python {path}`)"
+            f"importing '{path}' raised {first_line(e, kind=True)}; "
+            f"fix the file (run `python {path}`)"
         ) from None
     finally:
         sys.path.remove(str(path.parent.resolve()))
@@ -77,9 +73,9 @@ def _import_module(name: str):
                 f"module '{name}' not found; install it, or run from the folder that holds it, "
                 "or give a file path instead (path/to/file.py:callable)"
             ) from None
-        raise EdgeKDError(f"importing module '{name}' raised {_first_line(e)}") from None
+        raise EdgeKDError(f"importing module '{name}' raised {first_line(e, kind=True)}") from None
     except Exception as e:
-        raise EdgeKDError(f"importing module '{name}' raised {_first_line(e)}") from None
+        raise EdgeKDError(f"importing module '{name}' raised {first_line(e, kind=True)}") from None
 
 
 def resolve_callable(spec: str, what: str = "spec") -> Callable[..., Any]:
@@ -119,7 +115,9 @@ def call_with_known_args(fn: Callable[..., Any], spec: str, what: str, **known: 
     except EdgeKDError:
         raise
     except Exception as e:
-        raise EdgeKDError(f"{what} '{spec}' raised {_first_line(e)} when called") from None
+        raise EdgeKDError(
+            f"{what} '{spec}' raised {first_line(e, kind=True)} when called"
+        ) from None
 
 
 # --- weights ---------------------------------------------------------------------------
@@ -145,7 +143,7 @@ def load_torchscript(path: Path, what: str = "teacher"):
         return torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as e:
         raise EdgeKDError(
-            f"{what} '{path}' is not a loadable TorchScript file ({_first_line(e)}); "
+            f"{what} '{path}' is not a loadable TorchScript file ({first_line(e, kind=True)}); "
             "re-save it with torch.jit.save"
         ) from None
 
@@ -180,7 +178,7 @@ def load_weights(path: Path, *, trust_pickle: bool = False, what: str = "teacher
             return load_file(str(path))
         except Exception as e:
             raise EdgeKDError(
-                f"{what} '{path}' is not a valid safetensors file ({_first_line(e)})"
+                f"{what} '{path}' is not a valid safetensors file ({first_line(e, kind=True)})"
             ) from None
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=not trust_pickle)
@@ -193,7 +191,7 @@ def load_weights(path: Path, *, trust_pickle: bool = False, what: str = "teacher
                 "pass --trust-pickle"
             ) from None
         raise EdgeKDError(
-            f"{what} '{path}' could not be read by torch.load ({_first_line(e)}); "
+            f"{what} '{path}' could not be read by torch.load ({first_line(e, kind=True)}); "
             "is it truncated or not a PyTorch file?"
         ) from None
     return _unwrap_checkpoint(obj)

@@ -156,13 +156,24 @@ class Manifest:
         self._save()
 
 
+# Stages renamed since a manifest may have been written: old name -> new name. The T/alpha
+# grid search was "search", the name of the `edgekd search` command.
+RENAMED_STAGES = {"search": "kd-search"}
+
+
 def read_manifest(run_dir: str | Path) -> dict[str, Any] | None:
-    """The manifest of `run_dir`, or None when there is none (or it is not edgekd's)."""
+    """The manifest of `run_dir`, or None when there is none (or it is not edgekd's); stages
+    under an old name carry their new one, so a run written before a rename still resumes."""
     try:
         data = json.loads((Path(run_dir) / NAME).read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and "stages" in data else None
+    if not isinstance(data, dict) or not isinstance(data.get("stages"), list):
+        return None
+    for record in [*data["stages"], *data.get("resumable", [])]:
+        if isinstance(record, dict) and record.get("stage") in RENAMED_STAGES:
+            record["stage"] = RENAMED_STAGES[record["stage"]]
+    return data
 
 
 def read_status(run_dir: str | Path) -> str | None:

@@ -28,7 +28,13 @@ from typing import Any
 import numpy as np
 import yaml
 
-from edgekd.config import CompressConfig, dump_config, read_config_file, resolve_values
+from edgekd.config import (
+    CompressConfig,
+    dump_config,
+    flat_fields,
+    read_config_file,
+    resolve_values,
+)
 from edgekd.errors import EdgeKDError
 
 IN_MEMORY_KEY = "in_memory"
@@ -191,12 +197,13 @@ def record(obj: Any, data=None) -> dict:
 
 
 @dataclass
-class Inputs:
+class GivenInputs:
     """The run's config (strings) and the loaders' view of it (objects in place)."""
 
     cfg: CompressConfig
     loading: CompressConfig
     objects: dict[str, Any] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # about the config file, e.g. flat keys
 
     def config_yaml(self, data=None) -> str:
         """The resolved config; with in-memory objects, their records and the caveat."""
@@ -223,14 +230,16 @@ class Inputs:
 
 
 def _check_options(options: dict[str, Any]) -> None:
-    fields = list(CompressConfig.model_fields)
+    """Options are flat field names (`epochs=30`, `prune_ratio=0.5`: the documented keyword
+    API, the same names as the flags) or whole sections as mappings (`prune={"ratio": 0.5}`)."""
+    fields = [*flat_fields(), *CompressConfig.model_fields]
     for name in options:
         if name not in fields:
             close = difflib.get_close_matches(name, fields, n=3, cutoff=0.5)
             hint = (
                 f"close matches: {', '.join(close)}"
                 if close
-                else f"options are CompressConfig's fields: {', '.join(fields)}"
+                else f"options are the config's flat fields: {', '.join(fields)}"
             )
             raise EdgeKDError(f"compress() got an unknown option '{name}'; {hint}")
 
@@ -243,7 +252,7 @@ def resolve_inputs(
     data: Any = None,
     transfer: Any = None,
     **options: Any,
-) -> Inputs:
+) -> GivenInputs:
     """Validate options by the CLI's config model, and set objects apart from strings.
 
     `cfg`: a CompressConfig, a config file path (as `--config`), or None (defaults).
@@ -269,6 +278,6 @@ def resolve_inputs(
             labels[name] = spec_label(value)
             if is_object(value):
                 objects[name] = value
-    run_cfg = resolve_values({**base, **labels}, **options)
-    loading = run_cfg.model_copy(update=objects)  # no validation: objects stay as they are
-    return Inputs(run_cfg, loading, objects)
+    run_cfg = resolve_values(base, **labels, **options)  # labels: flat names, merged per section
+    loading = run_cfg.with_flat(**objects)  # no validation: objects stay as they are
+    return GivenInputs(run_cfg, loading, objects, getattr(base, "notices", []))

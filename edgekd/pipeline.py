@@ -29,10 +29,11 @@ from edgekd.stages import (
     report,
     teacher,
 )
-from edgekd.stages.context import Inputs, RunContext, load_inputs, run_directory
+from edgekd.stages.context import RunContext, run_directory
+from edgekd.stages.inputs import RunInputs, load_inputs
 
 
-def run_stages(ctx: RunContext, inputs: Inputs) -> dict | None:
+def run_stages(ctx: RunContext, inputs: RunInputs) -> dict | None:
     """The chain, top to bottom. A stage's result feeds the stages after it; a stage that does
     not apply to this config is None. torchrun: every rank trains in step (ranks other than 0
     into a scratch directory); only rank 0 quantizes, measures and reports."""
@@ -42,15 +43,15 @@ def run_stages(ctx: RunContext, inputs: Inputs) -> dict | None:
     ctx = kd.resolve(ctx) if kd else ctx  # later stages see T and alpha as found
     student = distill.run(ctx, m.student, tch, m.hints)
     onnx = export.run(ctx, student)
-    pruned = prune.run(ctx, student, tch) if cfg.prune_ratio > 0 else None
+    pruned = prune.run(ctx, student, tch) if cfg.prune.ratio > 0 else None
     fp32 = pruned or onnx  # the fp32 model that ships unless a quantized one does
     quant = quantize.run(ctx, fp32) if quantize.wanted(cfg) and ctx.main else None
-    base = baseline.run(ctx, m.initial) if cfg.baseline else None
+    base = baseline.run(ctx, m.initial) if cfg.run.baseline else None
     if not ctx.main:
         return None
     final = quant.final if quant else fp32.name
     measured = measure.run(ctx, [tch, onnx, pruned, quant, base], final, reference=tch.reference)
-    if cfg.ort:
+    if cfg.run.ort:
         ort.run(ctx, measured)
     chain = report.Chain(tch, kd, student, onnx, pruned, quant, base, measured)
     return report.run(ctx, chain).report
@@ -76,7 +77,7 @@ def compress(
         cfg, teacher=teacher, student=student, data=data, transfer=transfer, **options
     )
     console = console or Console(stderr=True)
-    ddp.setup(given.cfg.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
+    ddp.setup(given.cfg.run.device)  # no-op unless started by torchrun (RANK/WORLD_SIZE set)
     try:
         inputs = load_inputs(given, console)  # bad input fails here: nothing is written
         with run_directory(inputs.cfg, inputs, console, on_epoch) as ctx:
@@ -84,5 +85,5 @@ def compress(
     finally:
         ddp.teardown()
     if result is None:  # a torchrun worker: trained in step with rank 0, wrote nothing
-        return RunResult(Path(inputs.cfg.out), {}, rank=1)
-    return RunResult(Path(inputs.cfg.out), result, student=inputs.models.student.cpu().eval())
+        return RunResult(Path(inputs.cfg.run.out), {}, rank=1)
+    return RunResult(Path(inputs.cfg.run.out), result, student=inputs.models.student.cpu().eval())

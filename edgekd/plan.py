@@ -184,7 +184,7 @@ def make_plan(p: PlanInputs) -> TrainingPlan:
     source = "--epochs" if p.epochs else "recipe"
     if p.search_points:
         search = trial_epochs(distill)
-        stages["search"] = _stage(search, [p.rows] * p.search_points, bs, source)
+        stages["kd-search"] = _stage(search, [p.rows] * p.search_points, bs, source)
     stages["distill"] = _stage(distill, [p.rows], bs, source)
     if p.prune_steps:
         if p.prune_epochs is not None:

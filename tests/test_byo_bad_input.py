@@ -148,3 +148,14 @@ def test_an_interrupted_run_leaves_a_consistent_directory(inputs, tmp_path, monk
         [p.name for p in (run / "checkpoints").iterdir()] if (run / "checkpoints").exists() else []
     )
     assert all(n.startswith("teacher") for n in kept), kept  # only what --resume reuses
+
+
+def test_first_line_quotes_an_exception_in_one_short_line():
+    """The one helper every error message uses to quote an exception."""
+    from edgekd.errors import LINE_LIMIT, first_line
+
+    e = ValueError("\n  shapes differ: (2, 3) vs (2, 4)\nTraceback follows\n")
+    assert first_line(e) == "shapes differ: (2, 3) vs (2, 4)"
+    assert first_line(e, kind=True) == "ValueError: shapes differ: (2, 3) vs (2, 4)"
+    assert first_line(KeyError()) == "KeyError"  # says nothing: its type
+    assert len(first_line(RuntimeError("x" * 1000))) == LINE_LIMIT

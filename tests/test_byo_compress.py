@@ -63,7 +63,7 @@ def test_forest_onnx_teacher_teaches_an_mlp_on_tabular_data(tabular, tmp_path):
     args += ["--teacher", str(tabular / "forest.onnx"), "--transfer", str(tabular / "transfer.csv")]
     _compress(args)  # flags override the file: the file's dscnn would refuse tabular data
     report = _report(run)
-    assert report["config"]["student"] == "mlp:width=0.5"
+    assert report["config"]["student"]["name"] == "mlp:width=0.5"
     teacher = report["training"]["teacher"]
     assert teacher["kind"] == "onnx" and teacher["output"] == "probs"
     assert teacher["n_classes"] == 3 and teacher["test_accuracy"] > 0.8
@@ -125,7 +125,7 @@ def test_image_folder_with_hints_from_a_state_dict_teacher(tmp_path):
     )
     assert "skipped 1 file" in result.output
     report = _report(run)
-    assert report["config"]["hint"] == ["1:1", "3:3"]
+    assert report["config"]["distill"]["hint"] == ["1:1", "3:3"]
     assert report["training"]["teacher"]["kind"] == "state_dict"
     student = torch.load(run / "student.pt", weights_only=True)
     assert not any("adapter" in k for k in student)  # adapters train, never ship
@@ -169,4 +169,4 @@ def test_config_file_errors_name_the_key_and_suggest(tmp_path):
     with pytest.raises(EdgeKDError, match="config key 'teacher_output'"):
         resolve_config(path)
     cfg = resolve_config(None, teacher_weight=(1.0, 2.0), hint=("3:3",))
-    assert cfg.teacher_weight == [1.0, 2.0] and cfg.hint == ["3:3"]
+    assert cfg.teacher.weights == [1.0, 2.0] and cfg.distill.hint == ["3:3"]

@@ -9,17 +9,17 @@ from rich.console import Console
 from safetensors.torch import save_file
 from torch import nn
 
-from edgekd.distill.teachers import (
-    EnsembleTeacher,
-    OnnxTeacher,
-    TorchTeacher,
-    load_teacher,
-    prepare_teacher,
-)
 from edgekd.distill.trainer import TrainConfig
 from edgekd.errors import EdgeKDError
 from edgekd.export import export_onnx
 from edgekd.models import create_model
+from edgekd.teachers import (
+    EnsembleTeacher,
+    OnnxTeacher,
+    TorchTeacher,
+    load_teacher,
+    train_and_measure,
+)
 
 QUIET = Console(quiet=True)
 
@@ -149,7 +149,7 @@ def test_ensemble_is_the_weighted_mean_of_tempered_probabilities(files, digits, 
         want = sum(w * torch.softmax(z / 3, 1) for w, z in zip(ens.weights, members, strict=True))
         got = torch.softmax(ens(x) / 3, 1)  # what the trainer computes from the teacher
     assert torch.allclose(got, want, atol=1e-5)
-    info = prepare_teacher(ens, digits, TrainConfig(epochs=1), QUIET)
+    info = train_and_measure(ens, digits, TrainConfig(epochs=1), QUIET)
     assert len(info.members) == 3 and info.kind == "ensemble"
     assert [m["weight"] for m in info.members] == [0.5, 0.25, 0.25]
     path, parity = ens.export(tmp_path / "teacher.onnx", digits)  # torch + ONNX members in one
@@ -176,7 +176,7 @@ def test_mixed_framework_ensemble_on_tabular_data(tabular, forest_onnx, tmp_path
 def test_recipe_teacher_is_trained_in_the_teacher_stage(digits):
     teacher = load_teacher(["mlp"], digits)
     assert isinstance(teacher, TorchTeacher) and teacher.needs_training
-    info = prepare_teacher(teacher, digits, TrainConfig(epochs=2), QUIET)
+    info = train_and_measure(teacher, digits, TrainConfig(epochs=2), QUIET)
     assert info.trained_here and info.test_accuracy > 0.5 and not teacher.needs_training
 
 

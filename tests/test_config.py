@@ -1,8 +1,8 @@
 import pytest
 
 from edgekd.config import CompressConfig, dump_config, resolve_config
+from edgekd.default_models import resolve_models
 from edgekd.errors import EdgeKDError
-from edgekd.recipes import resolve_models
 
 
 def test_flags_override_file_and_dump_round_trips(tmp_path):
@@ -10,7 +10,12 @@ def test_flags_override_file_and_dump_round_trips(tmp_path):
     f.write_text("epochs: 7\ntemperature: 2.5\ndata: mnist1d\n")
     cfg = resolve_config(f, epochs=3, alpha=None)
     # alpha unset: the default recipe's (function matching: soft term only, alpha 1)
-    assert (cfg.epochs, cfg.temperature, cfg.data, cfg.alpha) == (3, 2.5, "mnist1d", 1.0)
+    assert (cfg.distill.epochs, cfg.distill.temperature, cfg.data.source, cfg.distill.alpha) == (
+        3,
+        2.5,
+        "mnist1d",
+        1.0,
+    )
     saved = tmp_path / "config.yaml"
     saved.write_text(dump_config(cfg))
     assert resolve_config(saved) == cfg
@@ -19,7 +24,7 @@ def test_flags_override_file_and_dump_round_trips(tmp_path):
 def test_toml_config(tmp_path):
     f = tmp_path / "run.toml"
     f.write_text('student = "dscnn"\nteacher_epochs = 2\n')
-    assert resolve_config(f).student == "dscnn"
+    assert resolve_config(f).student.name == "dscnn"
 
 
 @pytest.mark.parametrize(
@@ -46,6 +51,14 @@ def test_missing_config_file():
 
 def test_defaults_are_the_embedded_demo():
     cfg = CompressConfig()
-    assert (cfg.data, cfg.student, cfg.teacher, cfg.quantize) == ("digits", "auto", [], "auto")
+    assert (cfg.data.source, cfg.student.name, cfg.teacher.specs, cfg.quantize.mode) == (
+        "digits",
+        "auto",
+        [],
+        "auto",
+    )
     # "auto" resolved on digits (1x8x8 images): the demo's dscnn student and teacher-cnn recipe
-    assert resolve_models(cfg.teacher, cfg.student, (1, 8, 8))[:2] == (["teacher-cnn"], "dscnn")
+    assert resolve_models(cfg.teacher.specs, cfg.student.name, (1, 8, 8))[:2] == (
+        ["teacher-cnn"],
+        "dscnn",
+    )

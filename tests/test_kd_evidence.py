@@ -98,10 +98,10 @@ def test_verdict_no_gap_and_no_baseline():
 
 def test_auto_is_accepted_kept_in_the_saved_config_and_validated(tmp_path):
     cfg = resolve_config(None, temperature="auto", alpha="0.5", baseline=True)
-    assert (cfg.temperature, cfg.alpha, cfg.baseline) == ("auto", 0.5, True)
+    assert (cfg.distill.temperature, cfg.distill.alpha, cfg.run.baseline) == ("auto", 0.5, True)
     saved = tmp_path / "config.yaml"
     saved.write_text(dump_config(cfg))
-    assert yaml.safe_load(saved.read_text())["temperature"] == "auto"  # a rerun searches again
+    assert yaml.safe_load(saved.read_text())["distill"]["temperature"] == "auto"  # rerun: again
     assert resolve_config(saved) == cfg
     for bad, key in [({"temperature": "hot"}, "temperature"), ({"alpha": 1.5}, "alpha")]:
         with pytest.raises(EdgeKDError, match=f"config key '{key}'"):
@@ -275,7 +275,7 @@ def test_baseline_is_a_measured_artifact_never_the_final_one(baseline_run):
     assert base["params"] == student["params"] and base["latency_ms"]["p50"] > 0
     assert report["parity"]["student-baseline"]["top1_agreement"] >= 0.99
     stages = [s["stage"] for s in json.loads((run_dir / "manifest.json").read_text())["stages"]]
-    assert stages.index("teacher") < stages.index("search") < stages.index("distill")
+    assert stages.index("teacher") < stages.index("kd-search") < stages.index("distill")
     assert "baseline" in stages
 
 
@@ -292,7 +292,7 @@ def test_report_distillation_section(baseline_run):
     assert d["verdict"] and isinstance(d["helped"], bool)
     assert d["baseline_training"]["epochs"] == 2
     # T was searched: the report records the choice and every trial; the config keeps "auto"
-    assert report["config"]["temperature"] == "auto" and d["alpha"] == 0.9
+    assert report["config"]["distill"]["temperature"] == "auto" and d["alpha"] == 0.9
     assert d["temperature"] in kd_search.TEMPERATURES
     assert d["search"]["chosen"]["temperature"] == d["temperature"]
     assert len(d["search"]["trials"]) == len(kd_search.TEMPERATURES)

@@ -9,7 +9,7 @@ import yaml
 
 from edgekd.data import load_data
 from edgekd.data.labels import METADATA_KEY, compact_labels
-from edgekd.recipes import resolve_models
+from edgekd.default_models import resolve_models
 from tests.cli_runs import run_compress, write_table
 
 
@@ -67,7 +67,7 @@ def test_tabular_data_runs_with_no_teacher_or_student(sparse_tabular_run):
     run, result = sparse_tabular_run
     assert "rows of features" in result.output and "teacher-mlp" in result.output
     cfg = yaml.safe_load((run / "config.yaml").read_text())
-    assert cfg["teacher"] == ["teacher-mlp"] and cfg["student"] == "mlp"
+    assert cfg["teacher"]["specs"] == ["teacher-mlp"] and cfg["student"]["name"] == "mlp"
     report = json.loads((run / "report.json").read_text())
     assert report["training"]["teacher"]["trained_here"]
 

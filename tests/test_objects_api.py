@@ -88,7 +88,7 @@ def test_module_teacher_and_student_with_arrays(digits_xy, trained_teacher, tmp_
     assert objects["student"]["sha256"] == record(student)["sha256"]
     assert objects["student"]["params"] == sum(p.numel() for p in student.parameters())
     assert objects["data"]["kind"] == "(X, y)" and objects["data"]["num_classes"] == 10
-    assert saved["teacher"] == ["<in-memory nn.Module Sequential>"]
+    assert saved["teacher"]["specs"] == ["<in-memory nn.Module Sequential>"]
     with pytest.raises(EdgeKDError, match="cannot replay") as err:
         resolve_config(run / "config.yaml")
     assert "\n" not in str(err.value)
@@ -131,7 +131,7 @@ def test_session_teacher_and_tensor_dataset(digits_xy, trained_teacher, tmp_path
         teacher["kind"] == "onnx"
         and teacher["spec"] == "<in-memory onnxruntime.InferenceSession InferenceSession>"
     )
-    assert result.report["config"]["data"] == "<in-memory Dataset TensorDataset>"
+    assert result.report["config"]["data"]["source"] == "<in-memory Dataset TensorDataset>"
     assert len(edgekd.load_data(data).y_test) == 120  # a Dataset is split like a file: 20% test
     assert onnx.load(str(result.artifacts["teacher"])).graph.output[0].name == "scores"
     assert result.report["artifacts"][0]["accuracy"] > 0.9
@@ -224,7 +224,7 @@ def test_student_object_is_deep_copied(digits_xy):
 
 
 def test_ensemble_of_objects(digits_xy, trained_teacher, tmp_path):
-    from edgekd.distill.teachers import EnsembleTeacher, load_teacher
+    from edgekd.teachers import EnsembleTeacher, load_teacher
 
     bundle = edgekd.load_data(digits_xy)
 

@@ -73,7 +73,7 @@ def test_the_printed_plan_is_what_ran_and_epochs_bound_the_prune_fine_tune(plann
     assert result.exit_code in (0, 1), result.output
     report = json.loads((run_dir / "report.json").read_text())
     stages = report["plan"]["stages"]
-    assert {"teacher", "search", "distill", "prune", "baseline"} <= set(stages)
+    assert {"teacher", "kd-search", "distill", "prune", "baseline"} <= set(stages)
     for name, s in stages.items():
         ran = (s["steps"], 0) if name == plan.CV_STAGE else (s["steps"],)  # CV: only if needed
         assert s["actual_steps"] in ran, name

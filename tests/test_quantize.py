@@ -178,7 +178,7 @@ def _choose(model, data, out, **kwargs):
 def test_int8_slower_than_fp32_ships_fp32(res_model, data, tmp_path, monkeypatch):
     calls = fake_latency(monkeypatch, quantized_p50=1.6)
     out = tmp_path / "res.int8.onnx"
-    choice = _choose(res_model, data, out, max_accuracy_drop=0.05)
+    choice = _choose(res_model, data, out, max_accuracy_drop=5)
 
     assert choice.shipped == "fp32" and choice.path is None
     assert not out.exists()
@@ -198,7 +198,7 @@ def test_keep_best_writes_fastest_accurate_candidate_when_fp32_ships(
 ):
     fake_latency(monkeypatch, quantized_p50=[1.6, 1.3, 1.4])
     out = tmp_path / "res.int8.onnx"
-    choice = _choose(res_model, data, out, max_accuracy_drop=0.05, keep_best=True)
+    choice = _choose(res_model, data, out, max_accuracy_drop=5, keep_best=True)
 
     assert choice.shipped == "fp32" and choice.path is None  # nothing qualified: fp32 ships
     assert choice.written == "int8-qdq-u8s8-pc-rr" and choice.written_path == out
@@ -250,7 +250,7 @@ def test_compress_options_map_flags_onto_configs():
 def test_fastest_accurate_candidate_ships(res_model, data, tmp_path, monkeypatch):
     fake_latency(monkeypatch, quantized_p50=[0.9, 0.5, 0.7])
     out = tmp_path / "res.int8.onnx"
-    choice = _choose(res_model, data, out, max_accuracy_drop=0.05)
+    choice = _choose(res_model, data, out, max_accuracy_drop=5)
 
     assert choice.shipped == choice.candidates[1].name == "int8-qdq-u8s8-pc-rr"
     assert choice.path == out and out.exists() and is_single_file(out)
@@ -265,7 +265,7 @@ def test_accuracy_guard_keeps_outlier_layer_in_float(spiky_model, data, tmp_path
     sensitive = _node_with_weight(spiky_model, "conv2.weight")
     tolerance = 0.01
     choice = _choose(
-        spiky_model, data, tmp_path / "s.onnx", mode="int8", max_accuracy_drop=tolerance
+        spiky_model, data, tmp_path / "s.onnx", mode="int8", max_accuracy_drop=tolerance * 100
     )
 
     (cand,) = choice.candidates
@@ -291,7 +291,7 @@ def test_auto_adds_dynamic_only_for_matmul_heavy_models(data, tmp_path, monkeypa
         calibration=flat[:N_CAL],
         val_x=flat[N_CAL:],
         val_y=y[N_CAL:],
-        max_accuracy_drop=0.05,
+        max_accuracy_drop=5,
         runs=5,
     )
     dynamic = next(c for c in choice.candidates if c.name == "dynamic")

@@ -28,7 +28,7 @@ def test_int8_ships_iff_it_qualifies_and_flags_reach_the_candidate(tmp_path):
         "--student", "resnet-tiny", "--quantize", "int8", "--quant-format", "qoperator",
         "--calibration-method", "percentile", "--calibration-samples", "64",
     )  # fmt: skip
-    assert report["config"]["max_accuracy_drop"] == 0.5  # points in the config...
+    assert report["config"]["quantize"]["max_accuracy_drop"] == 0.5  # points in the config...
     quant = report["quantization"]
     assert quant["max_accuracy_drop"] == 0.005  # ...a fraction in the API it was converted for
     (cand,) = quant["candidates"]

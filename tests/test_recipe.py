@@ -18,10 +18,10 @@ from edgekd.distill.recipe import (
     check_teacher,
     recipe_loss,
 )
-from edgekd.distill.teachers import load_teacher
 from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.errors import EdgeKDError
 from edgekd.models import create_model
+from edgekd.teachers import load_teacher
 
 CPU = torch.device("cpu")
 
@@ -204,15 +204,17 @@ def test_weak_teacher_is_stopped_with_one_line_unless_allowed(digits):
 
 def test_config_records_each_recipes_settings():
     fm = CompressConfig()
-    assert (fm.recipe, fm.temperature, fm.alpha, fm.augment, fm.schedule, fm.epochs) == (
+    d = fm.distill
+    assert (d.recipe, d.temperature, d.alpha, d.augment, d.schedule, d.epochs) == (
         "function-matching", 1.0, 1.0, "auto", "cosine", None
     )  # fmt: skip
     h = resolve_values({}, recipe="hinton")
-    assert (h.temperature, h.alpha, h.augment, h.schedule, h.epochs) == (
+    d = h.distill
+    assert (d.temperature, d.alpha, d.augment, d.schedule, d.epochs) == (
         4.0, 0.9, "none", "onecycle", 60
     )  # fmt: skip
     mine = resolve_values({}, recipe="hinton", temperature=2.0, augment="mixup")
-    assert (mine.temperature, mine.augment) == (2.0, "mixup")
+    assert (mine.distill.temperature, mine.distill.augment) == (2.0, "mixup")
     import yaml
 
     assert resolve_values(yaml.safe_load(dump_config(fm))) == fm  # config.yaml reloads as is

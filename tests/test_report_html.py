@@ -226,9 +226,9 @@ def test_report_command_missing_dir_exits_2(tmp_path):
 def test_compress_ort_flag_maps_to_config():
     from edgekd.config import CompressConfig, resolve_config
 
-    assert CompressConfig().ort is False
-    assert resolve_config(None, ort=True).ort is True
-    assert resolve_config(None, ort=None).ort is False  # flag not given: the file/default wins
+    assert CompressConfig().run.ort is False
+    assert resolve_config(None, ort=True).run.ort is True
+    assert resolve_config(None, ort=None).run.ort is False  # flag not given: the file/default wins
     assert "ort" in {p.name for p in main.commands["compress"].params}
 
 
@@ -252,3 +252,13 @@ def test_report_command_needs_no_torch(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "<svg" in (tmp_path / "report.html").read_text()
+
+
+def test_md_table_escapes_a_pipe_inside_a_cell():
+    """Both report.md files use one table helper; a `|` in a spec or note stays in its cell."""
+    from edgekd.pages.text import md_table
+
+    lines = md_table(["spec", "note"], [["a.py:f|g", "ok"]]).splitlines()
+    assert lines[:2] == ["| spec | note |", "|---|---|"]
+    assert lines[2] == "| a.py:f\\|g | ok |"
+    assert len(re.split(r"(?<!\\)\|", lines[2])) == len(re.split(r"(?<!\\)\|", lines[0]))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from edgekd.manifest import read_status
@@ -120,3 +121,24 @@ def test_fit_continued_from_its_checkpoint_is_the_uninterrupted_fit(tmp_path):
     resumed = fit(model(), x, y, x[:50], y[:50], cfg, checkpoint=ckpt)
     assert len(resumed.history) == 4 and resumed.history == whole.history
     assert resumed.steps == whole.steps and resumed.best_epoch == whole.best_epoch
+
+
+def test_a_manifest_naming_the_old_search_stage_still_resumes(tmp_path):
+    """Runs written before the T/alpha stage was renamed `kd-search` recorded it as "search":
+    resuming such a run skips it under its new name (and a changed field is still refused)."""
+    from types import SimpleNamespace
+
+    from edgekd.errors import EdgeKDError
+    from edgekd.manifest import config_hash
+    from edgekd.stages import kd_search
+    from edgekd.stages.resume import start_resume
+
+    values = {"temperature": "auto", "alpha": 0.5}
+    record = {"stage": "search", "fields": values, "fields_hash": config_hash(values)}
+    manifest = {"status": "running", "stages": [{**record, "inputs": {}, "output_sha256": {}}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    resume = start_resume(tmp_path, SimpleNamespace(**values))
+    assert kd_search.NAME == "kd-search"
+    assert resume.kept(kd_search.NAME, values)["stage"] == "kd-search"
+    with pytest.raises(EdgeKDError, match=r"alpha changed since the interrupted run \(0.5 -> 0"):
+        start_resume(tmp_path, SimpleNamespace(temperature="auto", alpha=0.7))

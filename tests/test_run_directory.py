@@ -66,9 +66,9 @@ def test_a_second_writer_exits_2_and_the_first_finishes_with_its_own_files(tmp_p
     message = refused.output.strip().splitlines()[-1]
     assert f"is being written by edgekd pid {os.getpid()} on " in message
     assert "choose another --out or wait" in message
-    assert yaml.safe_load((out / "config.yaml").read_text())["seed"] == 1
+    assert yaml.safe_load((out / "config.yaml").read_text())["run"]["seed"] == 1
     report = json.loads((out / "report.json").read_text())
-    assert report["config"]["seed"] == 1 and result.report["final"] == report["final"]
+    assert report["config"]["run"]["seed"] == 1 and result.report["final"] == report["final"]
     assert (out / "student.int8.onnx").exists()  # run 1's quantization, not run 2's "none"
     assert read_status(out) == "done" and not (out / runlock.LOCK_NAME).exists()
 

@@ -116,7 +116,7 @@ def test_best_yaml_reproduces_the_final_run(searched):
     tmp, out, summary = searched
     best = resolve_config(out / "best.yaml")
     assert (out / "best.yaml").read_text() == (out / "final" / "config.yaml").read_text()
-    assert best.student_width == summary["best"]["params"]["student_width"]
+    assert best.student.width == summary["best"]["params"]["student_width"]
     again = tmp / "again"
     args = ["compress", "--config", str(out / "best.yaml"), "--out", str(again)]
     result = CliRunner().invoke(main, args)

@@ -61,7 +61,7 @@ def test_config_file_sets_the_space(tmp_path):
         )
     )
     base, settings, given = load_search_config(path, trials=9)
-    assert base.max_size_kb == 16 and base.out == "runs/search"
+    assert base.budget.max_size_kb == 16 and base.run.out == "runs/search"
     assert settings.trials == 9 and settings.epochs == 3 and given
     space = settings.space
     assert space["student"].choices == ("mlp", "dscnn")

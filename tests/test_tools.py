@@ -43,6 +43,35 @@ def test_edgekd_has_no_import_cycle_between_packages(capsys):
     assert "import cycles among packages: none" in capsys.readouterr().out
 
 
+def test_code_stats_names_imports_against_the_layers(tmp_path, capsys):
+    """A synthetic edgekd whose lower layers import higher ones: each wrong-way import is named
+    and --check fails; the same package with only downward imports passes."""
+    pkg = tmp_path / "edgekd"
+    _write(pkg / "__init__.py", "")
+    _write(pkg / "errors.py", "")
+    _write(pkg / "stages" / "__init__.py", "from edgekd.teachers import load\n")  # downward: fine
+    _write(pkg / "teachers" / "load.py", "from edgekd.errors import EdgeKDError\n")
+    _write(pkg / "search" / "run.py", "from edgekd.report import render\n")  # downward: fine
+    _write(pkg / "report" / "render.py", "")
+    _write(pkg / "bench" / "run.py", "")
+    assert _main("code_stats")([str(pkg), "--check"]) == 0
+    assert "imports against the layers (ARCHITECTURE.md): none" in capsys.readouterr().out
+
+    _write(pkg / "report" / "render.py", "def lazy():\n    from edgekd.search import run\n")
+    _write(pkg / "teachers" / "load.py", "from edgekd.stages import context\n")
+    _write(pkg / "stages" / "context.py", "")
+    _write(pkg / "bench" / "run.py", "from edgekd.bench import util\n")
+    _write(pkg / "bench" / "util.py", "import torch\n")  # bench reaches torch through util
+    _write(pkg / "newpkg" / "x.py", "")
+    assert _main("code_stats")([str(pkg), "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "edgekd.report.render imports edgekd.search.run: report may import only lower" in out
+    assert "edgekd.teachers.load imports edgekd.stages.context: teachers may import only" in out
+    assert "edgekd.bench.run reaches torch (through edgekd.bench.util)" in out
+    assert "edgekd.newpkg is in no layer of code_stats.LAYERS" in out
+    assert "edgekd.stages imports" not in out and "edgekd.search.run imports" not in out
+
+
 def test_check_readme_passes_on_the_readme_and_names_a_broken_line(tmp_path, capsys):
     assert _main("check_readme")([str(ROOT / "README.md")]) == 0
     readme = tmp_path / "README.md"

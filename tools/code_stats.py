@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Print the longest files and functions of a package and any import cycle among its modules.
+"""Print the longest files and functions of a package, any import cycle among its modules, and
+any import against the layers of ARCHITECTURE.md.
 
-Why: the project caps files at 450 lines and functions at 80 (issue #11), and forbids import
-cycles between packages; this makes both visible in one command (`make stats`). Pure static
-analysis (ast), so it imports nothing from the package and runs without torch.
+Why: the project caps files at 450 lines and functions at 80 (issue #11), forbids import
+cycles between packages, and states which way imports go (a lower layer never imports a higher
+one; the device side never reaches torch); this makes all of it visible in one command (`make
+stats`) and `--check` fails on a cycle or a wrong-way import. Pure static analysis (ast), so it
+imports nothing from the package and runs without torch.
 """
 
 from __future__ import annotations
@@ -100,6 +103,76 @@ def package_of(module: str, depth: int) -> str:
     return ".".join(module.split(".")[:depth])
 
 
+# ARCHITECTURE.md's layers, lowest first (names below the root package): a package imports only
+# packages of lower layers, never one of its own layer or above. A package in no layer is a
+# violation too, so a new one has to be placed (here and in ARCHITECTURE.md).
+LAYERS = (
+    ("errors", "atomic", "signals", "result", "default_models", "distributed", "pages"),
+    ("plan", "heartbeat"),  # the training plan and progress lines: no edgekd imports
+    ("config", "loading", "runlock", "checkpoint", "bench"),
+    ("manifest", "objects", "evaluate", "models"),
+    ("data", "export"),
+    ("distill", "measure", "quantize"),
+    ("teachers", "prune", "report"),
+    ("stages",),
+    ("pipeline",),
+    ("search",),
+    ("cli_options",),  # the click options generated from config's fields
+    ("cli",),
+    ("__main__",),
+)
+# Packages that run where torch is not installed (beside `edgekd bench` on a device, or to
+# render reports): neither they nor any module they import, lazily or not, may import torch.
+TORCH_FREE = ("bench", "pages", "report", "config", "manifest", "errors", "atomic", "runlock",
+              "plan")  # fmt: skip
+
+
+def wrong_way_imports(graph: dict[str, set[str]], root: str) -> list[str]:
+    """Each import from a package to one of its own layer or a higher one, as one line."""
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    found = set()
+    for module, deps in graph.items():
+        src = module.split(".")[1] if "." in module else None
+        if src is None:
+            continue  # the root's __init__: lazy names only
+        if src not in layer:
+            found.add(f"{root}.{src} is in no layer of code_stats.LAYERS; place it there")
+            continue
+        for dep in deps:
+            dst = dep.split(".")[1] if "." in dep else None
+            if dst is not None and dst != src and layer.get(dst, len(LAYERS)) >= layer[src]:
+                found.add(f"{module} imports {dep}: {src} may import only lower layers")
+    return sorted(found)
+
+
+def torch_reached(graph: dict[str, set[str]], direct: dict[str, set[str]], root: str) -> list[str]:
+    """Each module of a TORCH_FREE package that reaches torch, with the module importing it."""
+    found = []
+    for module in sorted(graph):
+        if "." not in module or module.split(".")[1] not in TORCH_FREE:
+            continue
+        seen, todo = {module}, [module]
+        while todo:
+            current = todo.pop()
+            if "torch" in direct.get(current, set()):
+                found.append(f"{module} reaches torch (through {current}): {root} must not")
+                break
+            todo += [d for d in graph.get(current, ()) if d not in seen]
+            seen.update(graph.get(current, ()))
+    return found
+
+
+def external(tree: ast.AST) -> set[str]:
+    """The top-level names of every absolute import (`torch`, `onnx`, ...)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", nargs="?", default="edgekd", help="package folder (edgekd)")
@@ -107,13 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-file", type=int, default=450, help="file line limit")
     parser.add_argument("--max-function", type=int, default=80, help="function line limit")
     parser.add_argument(
-        "--check", action="store_true", help="exit 1 on an import cycle between packages"
+        "--check",
+        action="store_true",
+        help="exit 1 on an import cycle between packages or an import against the layers",
     )
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     paths = sorted(root.rglob("*.py"))
     modules = {module_name(p, root) for p in paths}
-    files, funcs, graph = [], [], {}
+    files, funcs, graph, direct = [], [], {}, {}
     for path in paths:
         text = path.read_text()
         tree = ast.parse(text)
@@ -121,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         files.append((len(text.splitlines()), module))
         funcs.extend((n, f"{module}:{name}:{line}") for name, line, n in functions(tree))
         graph[module] = imports(tree, module, path.name == "__init__.py", modules)
+        direct[module] = external(tree)
 
     print(f"longest files (limit {args.max_file}):")
     for n, module in sorted(files, reverse=True)[: args.top]:
@@ -150,7 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     print("import cycles among packages:" + ("" if package_cycles else " none"))
     for c in package_cycles:
         print("  " + " <-> ".join(c))
-    return 1 if args.check and package_cycles else 0
+    wrong = wrong_way_imports(graph, root.name) + torch_reached(graph, direct, root.name)
+    print("imports against the layers (ARCHITECTURE.md):" + ("" if wrong else " none"))
+    for line in wrong:
+        print("  " + line)
+    return 1 if args.check and (package_cycles or wrong) else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 CONFIG_NAME = "required_operators.config"
 
@@ -91,7 +91,7 @@ def to_ort(onnx_path: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
                 )
         except Exception as e:
             raise EdgeKDError(
-                f"onnxruntime could not convert {src} to ORT format: {str(e).splitlines()[0]}"
+                f"onnxruntime could not convert {src} to ORT format: {first_line(e)}"
             ) from e
         made = work / f"{src.stem}.ort"
         if not made.is_file():

@@ -16,7 +16,7 @@ from edgekd.bench.graph import GraphStats, graph_stats
 from edgekd.bench.host import host_info
 from edgekd.bench.inputs import ResolvedInputs, load_data, make_feeds
 from edgekd.bench.memory import measure_memory
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 # Below this many loop overheads, a p50 mostly measures the call path, not the model.
 TINY_FACTOR = 10
@@ -29,8 +29,7 @@ def _open(path: Path, threads: int):
     try:
         return lat.make_session(path, threads)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise EdgeKDError(f"onnxruntime cannot load {path}: {first[:300]}") from e
+        raise EdgeKDError(f"onnxruntime cannot load {path}: {first_line(e)}") from e
 
 
 def _names(paths: Sequence[Path]) -> list[str]:

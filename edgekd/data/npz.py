@@ -17,7 +17,7 @@ import numpy as np
 from edgekd.data.arrays import bundle_from_arrays
 from edgekd.data.bundle import DataBundle
 from edgekd.data.rows import ArraySource, Rows, file_fingerprint
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 
 def read_npz(path: Path, what: str = "data") -> dict[str, np.ndarray]:
@@ -27,9 +27,8 @@ def read_npz(path: Path, what: str = "data") -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise EdgeKDError(
-            f"{what} '{path}' is not a readable .npz of numeric arrays ({msg}); "
+            f"{what} '{path}' is not a readable .npz of numeric arrays ({first_line(e)}); "
             "save it with numpy.savez"
         ) from None
 

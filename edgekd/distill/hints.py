@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 
 def parse_hint(spec: str) -> tuple[str, str]:
@@ -113,7 +113,7 @@ class HintLoss(nn.Module):
             except RuntimeError as e:
                 raise EdgeKDError(
                     f"hint '{h}': student features {tuple(s.shape[1:])} cannot be mapped to the "
-                    f"teacher's {tuple(t.shape[1:])} ({str(e).splitlines()[0]}); pick other layers"
+                    f"teacher's {tuple(t.shape[1:])} ({first_line(e)}); pick other layers"
                 ) from None
         self.adapters = nn.ModuleList(adapters)
 

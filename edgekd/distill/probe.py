@@ -63,7 +63,7 @@ def probe(models, data, student_cfg: TrainConfig, teacher_cfg: TrainConfig) -> d
     return {
         "teacher": per_teacher,
         "teacher-cv": per_teacher,
-        "search": student,
+        "kd-search": student,
         "distill": student,
         "prune": student,
         "baseline": scratch,

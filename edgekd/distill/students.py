@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from edgekd.data import DataBundle
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.loading import call_with_known_args, is_callable_spec, resolve_callable
 from edgekd.models import create_model, list_models
 from edgekd.objects import describe, spec_label
@@ -120,11 +120,6 @@ def standardized(model: nn.Module, x_train: np.ndarray) -> nn.Module:
 def inner_model(model: nn.Module) -> nn.Module:
     """The user's own module, under the Standardize wrapper when there is one."""
     return model.model if isinstance(model, StandardizedModel) else model
-
-
-def first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def check_forward(

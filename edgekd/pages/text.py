@@ -1,4 +1,5 @@
-"""Numbers as short human text (file sizes, parameter counts), for markdown and HTML alike."""
+"""Numbers as short human text (file sizes, parameter counts), for markdown and HTML alike;
+and the Markdown table both report.md files are made of."""
 
 from __future__ import annotations
 
@@ -30,3 +31,13 @@ def retention_text(retention: float) -> str:
     """Retention above 1 means the student beat its teacher: say so, never a bare 4.29."""
     text = f"{retention:.3f}"
     return text + " (teacher is the weaker model)" if retention > 1 else text
+
+
+def md_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A GitHub Markdown table; a `|` inside a cell (a spec, a note) is escaped so it cannot
+    split the cell."""
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(headers), "|" + "---|" * len(headers), *map(line, rows)])

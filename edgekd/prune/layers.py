@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 _WEIGHTED = (nn.modules.conv._ConvNd, nn.Linear)
 
@@ -66,11 +66,6 @@ def _layer_tracker(model: nn.Module) -> Iterator[_Where]:
             h.remove()
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"[:200]
-
-
 def _run_checked(model: nn.Module, example: torch.Tensor, what: str) -> torch.Tensor:
     """Forward once; on failure an EdgeKDError naming the layer that failed."""
     with _layer_tracker(model) as where, torch.no_grad():
@@ -78,7 +73,8 @@ def _run_checked(model: nn.Module, example: torch.Tensor, what: str) -> torch.Te
             return model(example)
         except Exception as e:
             raise EdgeKDError(
-                f"{what}{where} ({_first_line(e)}); the model likely hard-codes a channel count "
+                f"{what}{where} ({first_line(e, kind=True)}); "
+                "the model likely hard-codes a channel count "
                 "there or uses an op Torch-Pruning cannot follow: read shapes from the input, "
                 "or use --prune-method unstructured"
             ) from None

@@ -9,9 +9,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.prune.layers import (
-    _first_line,
     _layer_tracker,
     weighted_layers,
 )
@@ -50,7 +49,8 @@ def _build_pruner(model: nn.Module, example: torch.Tensor, spec: PruneSpec, igno
             raise
         except Exception as e:
             raise EdgeKDError(
-                f"Torch-Pruning cannot trace the model{where} ({_first_line(e)}); simplify that "
+                f"Torch-Pruning cannot trace the model{where} ({first_line(e, kind=True)}); "
+                "simplify that "
                 "layer or prune with --prune-method unstructured"
             ) from None
     # Torch-Pruning silently skips a group whose target would remove every channel (a 4-channel

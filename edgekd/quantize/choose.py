@@ -16,7 +16,8 @@ import numpy as np
 import onnx
 
 from edgekd.bench.latency import compare_latency
-from edgekd.errors import EdgeKDError
+from edgekd.config.units import drop_fraction
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.evaluate import onnx_accuracy, onnx_logits
 from edgekd.quantize.candidates import Candidate, QuantizationChoice
 from edgekd.quantize.config import (
@@ -102,7 +103,7 @@ def choose_quantization(
     val_x: np.ndarray,
     val_y: np.ndarray,
     mode: str = "auto",
-    max_accuracy_drop: float = 0.005,
+    max_accuracy_drop: float = 0.5,
     threads: int = 1,
     runs: int = 200,
     config: QuantConfig | None = None,
@@ -115,19 +116,19 @@ def choose_quantization(
 
     mode "auto" tries static int8 QDQ S8S8 (onnxruntime's default), QDQ U8S8 per-channel
     reduce_range, QOperator U8S8, plus dynamic int8 when MatMul/Gemm carry most of the work.
-    "int8", "dynamic" and "fp16" build only that variant (still measured). A static candidate that
-    loses more than `max_accuracy_drop` (a fraction: 0.005 = 0.5 points) gets up to `guard_tries`
-    of its most harmful layers kept in float. A candidate qualifies when its drop is within
-    tolerance and its p50 is at least `min_speedup` times faster than fp32's. The built-in
-    configs calibrate on `calibration_samples` rows spread over `calibration`; an explicit
-    `config` uses its own count.
+    "int8", "dynamic" and "fp16" build only that variant (still measured). A static candidate
+    losing over `max_accuracy_drop` points (as for compress; config/units.py) gets up to
+    `guard_tries` of its most harmful layers kept in float. A candidate qualifies when its drop
+    is within tolerance and its p50 is at least `min_speedup` times faster than fp32's. Built-in
+    configs calibrate on `calibration_samples` rows of `calibration`; a `config` on its own count.
 
     `keep_best`: when fp32 ships, still write the best built candidate to `out_path` so it can be
     measured beside fp32 (`choice.written`; `choice.path` stays None because it did not ship).
     The best is the fastest candidate within the accuracy tolerance, else the most accurate one.
     """
     check_mode(mode, CHOOSE_MODES)
-    check_numbers(max_accuracy_drop, threads, runs, calibration_samples, min_speedup, guard_tries)
+    max_drop = drop_fraction(max_accuracy_drop)  # points, as the fraction the guard compares
+    check_numbers(threads, runs, calibration_samples, min_speedup, guard_tries)
     fp32_path = Path(fp32_path)
     check_out_path(fp32_path, out_path)
     with tempfile.TemporaryDirectory(prefix="edgekd-choose-") as tmp:
@@ -147,17 +148,17 @@ def choose_quantization(
         probe = subsample(calibration, PROBE_SAMPLES)  # deterministic: rows spread evenly
         guarded: dict[str, list[str]] = {}  # QDQ-twin label -> layers its guard kept in float
         plan = _plan(mode, quantizer, config, calibration_samples)
-        shared = (work, fp32_acc, fp32_size, max_accuracy_drop, val_x, val_y, probe, guard_tries)
+        shared = (work, fp32_acc, fp32_size, max_drop, val_x, val_y, probe, guard_tries)
         candidates = [_build(quantizer, n, m, cfg, *shared, guarded) for n, m, cfg in plan]
 
         built = [c for c in candidates if c.path is not None]
         feeds = {quantizer.spec.name: val_x[:1]}
         baseline = _measure(fp32_path, fp32_acc, fp32_size, built, feeds, threads, runs)
         for c in built:
-            _judge(c, max_accuracy_drop, min_speedup)
+            _judge(c, max_drop, min_speedup)
 
         shipped, path, reason, written, written_path = _decide(
-            candidates, built, baseline, Path(out_path), max_accuracy_drop, threads, keep_best
+            candidates, built, baseline, Path(out_path), max_drop, threads, keep_best
         )
         for c in candidates:
             c.path = None  # the temporary files are gone after this block
@@ -168,7 +169,7 @@ def choose_quantization(
         reason + ".",
         candidates,
         baseline,
-        max_accuracy_drop,
+        max_drop,
         threads,
         runs,
         written,
@@ -315,7 +316,7 @@ def _build(
             cand.float_nodes_kept, cand.guard_history = result.kept, result.history
         nodes = count_int8_nodes(path)
     except Exception as e:  # one broken variant must not stop the others from being measured
-        cand.why_not = f"could not be built or run: {str(e).splitlines()[0][:200]}"
+        cand.why_not = f"could not be built or run: {first_line(e)}"
         return cand
     cand.path = path
     cand.accuracy, cand.accuracy_drop = acc, fp32_acc - acc

@@ -61,10 +61,6 @@ def run_quantize(
 ) -> QuantizationChoice:
     """Quantize `model`; `max_accuracy_drop` is in percentage points here (0.5 = half a point)."""
     check_mode(mode, CHOOSE_MODES)
-    if not 0 <= max_accuracy_drop <= 100:
-        raise EdgeKDError(
-            f"--max-accuracy-drop {max_accuracy_drop} is not in 0..100 percentage points"
-        )
     if calibration_samples < 1 or threads < 1 or runs < 1:
         raise EdgeKDError("--calibration-samples, --threads and --runs must be at least 1")
     x, y = load_npz(data)
@@ -76,7 +72,7 @@ def run_quantize(
         val_x=val_x,
         val_y=val_y,
         mode=mode,
-        max_accuracy_drop=max_accuracy_drop / 100,
+        max_accuracy_drop=max_accuracy_drop,
         threads=threads,
         runs=runs,
         calibration_samples=calibration_samples,

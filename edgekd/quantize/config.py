@@ -123,19 +123,14 @@ def ignored_settings(mode: str, quant_format: str, calibration_method: str) -> s
 
 
 def check_numbers(
-    max_accuracy_drop: float,
     threads: int,
     runs: int,
     calibration_samples: int,
     min_speedup: float,
     guard_tries: int,
 ) -> None:
-    """The numeric settings of `choose_quantization`, checked before any work."""
-    if not 0 <= max_accuracy_drop <= 1:
-        raise EdgeKDError(
-            f"max_accuracy_drop {max_accuracy_drop} is not a fraction in [0, 1]; "
-            "0.005 means 0.5 points"
-        )
+    """The numeric settings of `choose_quantization`, checked before any work (the accuracy
+    drop: edgekd/config/units.py)."""
     if threads < 1 or runs < 1 or calibration_samples < 1 or min_speedup <= 0 or guard_tries < 0:
         raise EdgeKDError(
             "threads, runs and calibration_samples must be >= 1, min_speedup > 0, guard_tries >= 0"

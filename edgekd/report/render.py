@@ -10,7 +10,7 @@ from rich.table import Table
 
 from edgekd.atomic import write_text_atomic
 from edgekd.bench.table import host_line
-from edgekd.pages.text import count_text, macs_cell, retention_text, size_text
+from edgekd.pages.text import count_text, macs_cell, md_table, retention_text, size_text
 
 HEADERS = [
     "artifact",
@@ -66,12 +66,6 @@ def _verdict(report: dict) -> str:
     return f"budget '{b['profile']}': " + ("all limits met" if b["ok"] else "a limit is MISSED")
 
 
-def _md_table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def _teacher_md(t: dict) -> list[str]:
     """Where the teacher came from; an ensemble's members with their own accuracies."""
     trained = ", trained in this run" if t.get("trained_here") else ""
@@ -86,7 +80,7 @@ def _teacher_md(t: dict) -> list[str]:
     return [
         f"{line}. Soft targets are the weighted mean of the members' tempered probabilities; "
         "teacher.onnx is the ensemble in one graph, so retention is against the ensemble.",
-        _md_table(["member", "kind", "outputs", "weight", "test accuracy (PyTorch/ORT)"], rows),
+        md_table(["member", "kind", "outputs", "weight", "test accuracy (PyTorch/ORT)"], rows),
     ]
 
 
@@ -104,7 +98,7 @@ def _pruning_md(p: dict) -> list[str]:
     before, after = p["channels_before"], p["channels_after"]
     if before != after:
         rows = [[k, str(before[k]), str(after.get(k, "?"))] for k in before]
-        parts.append(_md_table(["layer", "channels before", "channels after"], rows))
+        parts.append(md_table(["layer", "channels before", "channels after"], rows))
     acc = "n/a" if p.get("val_accuracy_before") is None else f"{p['val_accuracy_before']:.4f}"
     rows = [
         [
@@ -118,7 +112,7 @@ def _pruning_md(p: dict) -> list[str]:
     ]
     parts.append(
         f"Validation accuracy before pruning: {acc}.\n\n"
-        + _md_table(["step", "ratio", "params", "val acc pruned", "val acc after KD"], rows)
+        + md_table(["step", "ratio", "params", "val acc pruned", "val acc after KD"], rows)
     )
     return parts
 
@@ -145,7 +139,7 @@ def _distillation_md(d: dict) -> list[str]:
             f"{' and '.join(search['searched'])} chosen by a short search on the validation "
             f"split ({search['epochs_per_trial']} epochs per trial; {search['metric']}): "
             f"{settings}.",
-            _md_table(["T", "alpha", "val accuracy", "val loss", ""], rows),
+            md_table(["T", "alpha", "val accuracy", "val loss", ""], rows),
         ]
     else:
         parts = [f"Settings: {settings}."]
@@ -160,7 +154,7 @@ def _distillation_md(d: dict) -> list[str]:
             gap,
         ]
         headers = ["teacher", "student alone (baseline)", "distilled student", "KD gain", "gap"]
-        parts.append(_md_table(headers, [row]))
+        parts.append(md_table(headers, [row]))
         parts.append(
             "Gap closed = (distilled - alone) / (teacher - alone), fp32 ONNX accuracies on the "
             "test split. Both students start from the same weights and train with the same "
@@ -207,13 +201,13 @@ def render_markdown(report: dict) -> str:
     parts = [
         f"# edgekd report: {report['config']['data']} -> {report['final']}",
         f"**{_verdict(report)}**",
-        _md_table(HEADERS, artifact_rows(report)),
+        md_table(HEADERS, artifact_rows(report)),
         f"Accuracy on the held-out test split, measured by onnxruntime on the ONNX files. "
         f"Latency: batch {lat['batch']}, {lat['threads']} thread(s), {lat['runs']} runs "
         f"after warm-up, models interleaved. Memory: peak of a fresh child process (VmHWM) "
         f"minus the bare runtime.",
         "## Budget checks",
-        _md_table(["metric", "value", "limit", "verdict"], check_rows(report)),
+        md_table(["metric", "value", "limit", "verdict"], check_rows(report)),
     ]
     final = next((a for a in report["artifacts"] if a["name"] == report["final"]), {})
     if final.get("ort_path"):
@@ -234,7 +228,7 @@ def render_markdown(report: dict) -> str:
         from edgekd.quantize.table import HEADERS as QUANT_HEADERS
         from edgekd.quantize.table import candidate_rows, caption, why_lines
 
-        table = _md_table(QUANT_HEADERS, candidate_rows(quant))
+        table = md_table(QUANT_HEADERS, candidate_rows(quant))
         parts += ["## Quantization", quant["reason"], table, caption(quant)]
         parts += ["\n".join(f"- {line}" for line in why_lines(quant))] if why_lines(quant) else []
     if report.get("notes"):

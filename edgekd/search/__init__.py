@@ -34,13 +34,14 @@ def load_search_config(
 
     values = read_config_file(path) if path else {}
     raw = values.pop("search", None)
-    if "out" not in values and overrides.get("out") is None:
-        values["out"] = DEFAULT_OUT
+    if values.get("run", {}).get("out") is None and overrides.get("out") is None:
+        values.setdefault("run", {})["out"] = DEFAULT_OUT
     base = resolve_values(values, **overrides)
     assert isinstance(base, CompressConfig)
     settings, given = parse_settings(
-        raw, base_student=base.student, trials=trials, timeout=timeout, epochs=screening_epochs
+        raw, base_student=base.student.name, trials=trials, timeout=timeout, epochs=screening_epochs
     )
+    settings.notices = tuple(getattr(values, "notices", ()))
     return base, settings, given
 
 

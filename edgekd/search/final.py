@@ -84,7 +84,7 @@ def _final_run(ctx: SearchContext, summary: dict, choice: dict, console: Console
         if report is None:
             what = "best feasible" if choice.get("feasible") else "closest (nothing fits)"
             console.print(
-                f"final: retraining the {what} trial #{choice['number']} for {cfg.epochs} "
+                f"final: retraining the {what} trial #{choice['number']} for {cfg.distill.epochs} "
                 f"epochs into {final_dir}",
                 highlight=False,
             )

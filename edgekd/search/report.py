@@ -7,6 +7,7 @@ from typing import Any
 
 from edgekd.pages.html import CSS, render_value, rows_table
 from edgekd.pages.search_plot import search_figure
+from edgekd.pages.text import md_table
 
 PARETO_HEADERS = [
     "trial",
@@ -106,12 +107,6 @@ def trial_rows(summary: dict) -> list[list[str]]:
     return rows
 
 
-def _md_table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def _final_lines(summary: dict) -> list[str]:
     final = summary.get("final")
     if not final:
@@ -134,11 +129,11 @@ def render_search_markdown(summary: dict) -> str:
         f"Budget '{b['name']}' ({limits}); {summary['selection']}.",
         *_final_lines(summary),
         "## Pareto front (feasible trials)",
-        _md_table(PARETO_HEADERS, pareto_rows(summary)) if summary.get("pareto") else "none",
+        md_table(PARETO_HEADERS, pareto_rows(summary)) if summary.get("pareto") else "none",
     ]
     if summary.get("binding_sentence"):
         parts += ["## Why nothing fits", summary["binding_sentence"]]
-    parts += ["## Every trial", _md_table(TRIAL_HEADERS, trial_rows(summary))]
+    parts += ["## Every trial", md_table(TRIAL_HEADERS, trial_rows(summary))]
     return "\n\n".join(parts) + "\n"
 
 

@@ -61,7 +61,7 @@ from edgekd.search.study import (
     study_attrs,
     trial_rows,
 )
-from edgekd.search.teacher import TEACHER_KEYS, families, prepare_teacher
+from edgekd.search.teacher import TEACHER_KEYS, families, search_teacher_onnx
 
 
 @dataclass
@@ -98,26 +98,27 @@ def search(
 
 
 def _search(base, settings, student_given, storage, study_name, final, console) -> SearchResult:
-    from edgekd.recipes import AUTO
-    from edgekd.stages.context import budget_of, data_of, teacher_of, with_recipes
+    from edgekd.default_models import AUTO
+    from edgekd.stages.adapters import teacher_of
+    from edgekd.stages.inputs import print_notes, read_inputs
 
     quiet_optuna()
     console = console or Console(stderr=True, width=None if sys.stderr.isatty() else 140)
     wall = time.perf_counter()
-    if base.hint:
+    if base.distill.hint:
         raise EdgeKDError(
             "edgekd search does not take --hint: trials learn from the search's teacher.onnx, "
             "which has no layers to hook; search without hints"
         )
-    budget, data = budget_of(base), data_of(base)
-    base, notes = with_recipes(base, data)  # "auto" student / no teacher: the data's recipe
+    read = read_inputs(base, console)  # "auto" student / no teacher: the data's default models
+    base, budget, data = read.cfg, read.budget, read.data
     students = settings.space["student"]
-    named = tuple(base.student if c == AUTO else c for c in students.choices or ())
+    named = tuple(base.student.name if c == AUTO else c for c in students.choices or ())
     settings.space["student"] = dataclasses.replace(students, choices=named)
     kept = families(base, settings, data, student_given)
     settings.space["student"] = type(settings.space["student"])("student", choices=tuple(kept))
     teacher_of(base, data)  # every teacher problem surfaces now, before anything is written
-    out = Path(base.out)
+    out = Path(base.run.out)
     name = study_name or DEFAULT_STUDY
     study, created, teacher_info, where = _open_study(
         base, settings, data, budget, out, name, storage, console
@@ -125,8 +126,9 @@ def _search(base, settings, student_given, storage, study_name, final, console) 
     ctx = SearchContext(
         base, settings, budget, data, out, out / "teacher.onnx", teacher_info, study
     )
-    for note in notes:  # after the storage is checked: bad input stays one line
-        console.print(f"[cyan]{note}[/cyan]", soft_wrap=True, highlight=False)
+    print_notes(
+        [*settings.notices, *read.notes], console
+    )  # after the storage is checked: bad input stays one line
     _announce(study, settings, name, where, created, console)
 
     def remaining() -> int:
@@ -158,19 +160,19 @@ def _open_study(base, settings, data, budget, out: Path, name: str, storage, con
     # The teacher is not part of the fingerprint: workers compare the teacher file itself.
     skip = {"out", "teacher_epochs", *TEACHER_KEYS}
     fingerprint = settings.fingerprint(
-        {k: v for k, v in base.model_dump().items() if k not in skip}, budget.model_dump()
+        {k: v for k, v in base.flat_values().items() if k not in skip}, budget.model_dump()
     )
     with locked(out / ".search.lock"):
         joining = study_attrs(store, name)
-        teacher_info = prepare_teacher(
+        teacher_info = search_teacher_onnx(
             base, data, out, console, (joining or {}).get("teacher_sha256")
         )
         # once for the study, not once per trial: a weak teacher stops the search here
-        check_teacher(teacher_info["val_accuracy"], data, base.allow_weak_teacher, console)
+        check_teacher(teacher_info["val_accuracy"], data, base.teacher.allow_weak_teacher, console)
         study, created = open_study(
             store,
             name,
-            base.seed,
+            base.run.seed,
             settings,
             {
                 "fingerprint": fingerprint,
@@ -224,7 +226,7 @@ def _summary(ctx: SearchContext, rows: list[dict], name: str, where: str) -> dic
             "trials": s.trials,
             "timeout": s.timeout,
             "screening_epochs": s.epochs,
-            "final_epochs": ctx.base.epochs,
+            "final_epochs": ctx.base.distill.epochs,
             "latency_runs": s.latency_runs,
             "threads": s.threads,
             "early_stop": s.early_stop.__dict__,

@@ -241,6 +241,7 @@ class SearchSettings:
     enqueue: list = None  # type: ignore[assignment]
     early_stop: EarlyStop = None  # type: ignore[assignment]
     space: dict[str, Param] = None  # type: ignore[assignment]
+    notices: tuple[str, ...] = ()  # about the config file (flat keys), printed before the study
 
     def space_dict(self) -> dict[str, Any]:
         return {k: p.to_dict() for k, p in self.space.items()}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
 HEARTBEAT_S = 60
@@ -28,12 +28,6 @@ CONNECT_TIMEOUT_S = 10
 def redact(url: str) -> str:
     """The URL with any password replaced by ***."""
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
-
-
-def _first_line(e: BaseException) -> str:
-    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    text = lines[0] if lines else type(e).__name__
-    return text[:300]
 
 
 def _scheme(url: str) -> str:
@@ -87,7 +81,7 @@ def open_storage(url: str | None, default: Path):
             "(e.g. psycopg2-binary for PostgreSQL, pymysql for MySQL, redis for Redis)"
         ) from None
     except Exception as e:
-        text = _first_line(e)
+        text = first_line(e)
         if "import DB access module" in text:  # Optuna's wording for a missing DB driver
             raise EdgeKDError(
                 f"study storage '{shown}' needs the database driver for '{scheme}'; pip install "

@@ -33,16 +33,16 @@ def families(base: CompressConfig, settings: SearchSettings, data, given: bool) 
     kept = []
     for name in names:
         try:
-            build_student(name, data, width=width, standardize=base.standardize)
+            build_student(name, data, width=width, standardize=base.student.standardize)
         except EdgeKDError:
-            if given or name == base.student:
+            if given or name == base.student.name:
                 raise
             continue
         kept.append(name)
     return kept
 
 
-def prepare_teacher(
+def search_teacher_onnx(
     base: CompressConfig, data, out: Path, console: Console, study_sha: str | None = None
 ) -> dict:
     """Train/convert the teacher once into out/teacher.onnx (reused when its config matches).
@@ -52,8 +52,8 @@ def prepare_teacher(
     """
     from edgekd.evaluate import onnx_accuracy
 
-    keys = {k: getattr(base, k) for k in (*TEACHER_KEYS, "teacher_epochs", "data", "seed")}
-    keys["lr"], keys["batch_size"], keys["device"] = base.lr, base.batch_size, base.device
+    names = (*TEACHER_KEYS, "teacher_epochs", "data", "seed", "lr", "batch_size", "device")
+    keys = {k: base.flat(k) for k in names}
     spec_hash = config_hash(keys)
     path, info_path = out / "teacher.onnx", out / "teacher.json"
     if path.is_file() and info_path.is_file():
@@ -61,12 +61,12 @@ def prepare_teacher(
         if info.get("spec_hash") == spec_hash and info.get("sha256") == file_sha256(path):
             console.print(f"teacher: reusing {path} (val accuracy {info['val_accuracy']:.4f})")
             return info
-    given = Path(base.teacher[0]) if len(base.teacher) == 1 else None
+    given = Path(base.teacher.specs[0]) if len(base.teacher.specs) == 1 else None
     if study_sha and given is not None and given.is_file() and file_sha256(given) == study_sha:
         with atomic_path(path) as tmp:
             shutil.copyfile(given, tmp)
         info = {
-            "spec": base.teacher,
+            "spec": base.teacher.specs,
             "spec_hash": spec_hash,
             "sha256": study_sha,
             "kind": "onnx",
@@ -78,15 +78,15 @@ def prepare_teacher(
         console.print(f"teacher: {given} is this study's teacher; copied to {path}")
         return info
     from edgekd.stages import teacher
-    from edgekd.stages.context import build_models
+    from edgekd.stages.models import build_models
 
     # The models `compress` builds first (the same random draws), then its teacher stage's own
     # work: a recipe teacher trained here is the one `edgekd compress` would train.
-    made = teacher.prepare(base, build_models(base, data).teacher, data, path, console)
+    made = teacher.train_and_export(base, build_models(base, data).teacher, data, path, console)
     teacher_info, teacher_path = made.info, made.path
     rename_scores(teacher_path)
     info = {
-        "spec": base.teacher or ["teacher-cnn"],
+        "spec": base.teacher.specs or ["teacher-cnn"],
         "spec_hash": spec_hash,
         "sha256": file_sha256(teacher_path),
         "kind": teacher_info.kind,

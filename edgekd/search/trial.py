@@ -13,7 +13,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from edgekd.config import CompressConfig
+from edgekd.config import CompressConfig, resolve_values
+from edgekd.errors import first_line
 from edgekd.search.figures import constraint_values, trial_figures
 from edgekd.search.space import EarlyStop, SearchSettings, suggest_all
 from edgekd.search.study import SearchContext, counts
@@ -21,11 +22,6 @@ from edgekd.search.study import SearchContext, counts
 
 class StopTrial(Exception):
     """Raised inside training by the early-stopping hook."""
-
-
-def first_line(e: BaseException) -> str:
-    lines = [line for line in str(e).strip().splitlines() if line.strip()]
-    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:400]
 
 
 def hopeless(
@@ -56,10 +52,12 @@ def size_floor_kb(cfg: CompressConfig, data) -> float:
 
     from edgekd.distill.students import build_student
     from edgekd.prune import prune_model
-    from edgekd.stages.context import prune_spec
+    from edgekd.stages.adapters import prune_spec
 
-    model = build_student(cfg.student, data, width=cfg.student_width, standardize=cfg.standardize)
-    if cfg.prune_ratio > 0 and cfg.prune_method == "structured" and cfg.prune_scope == "uniform":
+    model = build_student(
+        cfg.student.name, data, width=cfg.student.width, standardize=cfg.student.standardize
+    )
+    if cfg.prune.ratio > 0 and cfg.prune.method == "structured" and cfg.prune.scope == "uniform":
         spec = prune_spec(cfg)
         spec = type(spec)(spec.ratio, method=spec.method, steps=spec.steps, importance="l2")
         prune_model(model, torch.from_numpy(data.x_train[:2]), spec)
@@ -68,18 +66,18 @@ def size_floor_kb(cfg: CompressConfig, data) -> float:
         for m in model.modules()
         if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear)
     )
-    per = {"none": 4, "fp16": 2}.get(cfg.quantize, 1)
+    per = {"none": 4, "fp16": 2}.get(cfg.quantize.mode, 1)
     return weights * per / 1024
 
 
 def trial_config(
     base: CompressConfig, params: dict, settings: SearchSettings, teacher: Path, out: Path
 ) -> CompressConfig:
-    scale = settings.epochs / (base.epochs or settings.epochs)  # None: the recipe's budget
-    prune = base.prune_epochs  # None: the trial's plan bounds it by the screening epochs
-    values = base.model_dump()
-    values.update(params)
-    values.update(
+    scale = settings.epochs / (base.distill.epochs or settings.epochs)  # None: the recipe's budget
+    prune = base.prune.epochs  # None: the trial's plan bounds it by the screening epochs
+    return resolve_values(
+        base.model_dump(),
+        **params,
         teacher=[str(teacher)],
         teacher_arch=[],
         teacher_weight=[],
@@ -94,14 +92,13 @@ def trial_config(
         out=str(out),
         allow_weak_teacher=True,  # the search checked its teacher once, before any trial
     )
-    return CompressConfig(**values)
 
 
 def final_config(base: CompressConfig, params: dict, teacher: Path, out: Path) -> CompressConfig:
     """The chosen configuration trained in full: what best.yaml holds."""
-    values = base.model_dump()
-    values.update(params)
-    values.update(
+    return resolve_values(
+        base.model_dump(),
+        **params,
         teacher=[str(teacher.resolve())],
         teacher_arch=[],
         teacher_weight=[],
@@ -109,7 +106,6 @@ def final_config(base: CompressConfig, params: dict, teacher: Path, out: Path) -
         trust_pickle=False,
         out=str(out),
     )
-    return CompressConfig(**values)
 
 
 class Objective:
@@ -143,7 +139,7 @@ class Objective:
         except optuna.TrialPruned:
             raise
         except Exception as e:
-            trial.set_user_attr("error", first_line(e))
+            trial.set_user_attr("error", first_line(e, kind=True))
             raise
         finally:
             trial.set_user_attr("seconds", round(time.perf_counter() - start, 2))
@@ -173,7 +169,7 @@ class Objective:
 
         def on_epoch(epoch: int, val_acc: float) -> None:
             curve.append(round(val_acc, 6))
-            why = hopeless(epoch, val_acc, refs, ctx.settings.early_stop, cfg.epochs)
+            why = hopeless(epoch, val_acc, refs, ctx.settings.early_stop, cfg.distill.epochs)
             if why:
                 raise StopTrial(why)
 

@@ -1,6 +1,6 @@
 """The stages of `edgekd compress`, one module each, in the order `pipeline.run_stages` calls them:
 
-    teacher -> search (T/alpha, when "auto") -> distill -> export -> prune -> quantize
+    teacher -> kd-search (T/alpha, when "auto") -> distill -> export -> prune -> quantize
             -> baseline -> measure -> ort -> report
 
 A stage is a plain function `run(ctx, *needed_results) -> SomeResult` decorated with

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from edgekd import distributed as ddp
+from edgekd.config import field_refs, ref_values
 from edgekd.heartbeat import counting_steps
 from edgekd.manifest import config_hash
 from edgekd.stages.resume import CHECKPOINTS
@@ -47,7 +48,7 @@ def _needed_files(args: Iterable[Any]) -> list[Path]:
     return files
 
 
-FIELDS: dict[str, tuple[str, ...]] = {}  # every stage's config fields, by stage name
+FIELDS: dict[str, tuple[str, ...]] = {}  # every stage's config dependencies, by stage name
 
 
 def checkpoint_path(ctx, name: str) -> Path | None:
@@ -56,7 +57,7 @@ def checkpoint_path(ctx, name: str) -> Path | None:
     follow rank 0's resumed epoch)."""
     if not ctx.main or ddp.active():
         return None
-    values = {f: getattr(ctx.cfg, f) for f in FIELDS[name]}
+    values = ref_values(ctx.cfg, FIELDS[name])
     return ctx.run_dir / CHECKPOINTS / f"{name}-{config_hash(values)}.pt"
 
 
@@ -65,17 +66,18 @@ def stage(
     fields: tuple[str, ...] = (),
     restore: Callable[..., R | None] | None = None,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Make `run(ctx, *needs)` a recorded stage: `fields` are the config fields its result
-    depends on (their values go into the manifest), `needs` the results it consumes (their
-    files' hashes go into the manifest as its inputs, with the files the fields name).
+    """Make `run(ctx, *needs)` a recorded stage: `fields` are the config sections and fields
+    its result depends on (`field_refs`; their values go into the manifest by flat name),
+    `needs` the results it consumes (their files' hashes go into the manifest as its inputs,
+    with the files the fields name).
     `restore(ctx, *needs)`: the result rebuilt from the files a finished run of the stage left
     (None when it cannot be), which `--resume` uses instead of running the stage again."""
-    FIELDS[name] = fields
+    FIELDS[name] = field_refs(*fields)
 
     def wrap(fn: Callable[..., R]) -> Callable[..., R]:
         @functools.wraps(fn)
         def run(ctx, *needs: Any, **kwargs: Any) -> R:
-            values = {f: getattr(ctx.cfg, f) for f in fields}
+            values = ref_values(ctx.cfg, fields)
             if ctx.resume is not None:
                 kept = ctx.resume.kept(name, values)
                 result = restore(ctx, *needs, **kwargs) if kept and restore else None
@@ -101,18 +103,10 @@ def stage(
     return wrap
 
 
-# Config fields most stages depend on, named once.
-DATA_FIELDS = ("data", "seed", "label_column", "image_size", "image_mean", "image_std")
-TRAIN_FIELDS = (
-    "time_budget",  # the plan (edgekd/plan.py) scales epochs to it
-    "lr",
-    "batch_size",
-    "device",
-    "workers",
-    "recipe",
-    "augment",
-    "schedule",
-    "patience",
-)
-STUDENT_FIELDS = ("student", "student_width", "standardize", "transfer")
-KD_FIELDS = ("temperature", "alpha", "epochs", "hint", "hint_weight")
+# Config dependencies most stages share, named once: the data as loaded, and the training loop.
+DATA = field_refs("data", "run.seed")
+TRAIN = field_refs(
+    "run.time_budget",  # the plan (edgekd/plan.py) scales epochs to it
+    "run.device", "distill.lr", "distill.batch_size", "distill.recipe", "distill.augment",
+    "distill.schedule", "distill.patience",
+)  # fmt: skip

@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from edgekd.distill.baseline import baseline_summary, train_baseline, train_plain_baseline
 from edgekd.distill.trainer import TrainResult
-from edgekd.export import check_parity, export_onnx
+from edgekd.export import export_checked
 from edgekd.measure import Artifact
-from edgekd.stages.base import DATA_FIELDS, STUDENT_FIELDS, TRAIN_FIELDS, StageResult, stage
+from edgekd.stages.base import DATA, TRAIN, StageResult, stage
 from edgekd.stages.context import RunContext
 
-FIELDS = (*DATA_FIELDS, *TRAIN_FIELDS, *STUDENT_FIELDS[:3], "epochs", "baseline")
+FIELDS = (*DATA, *TRAIN, "student", "distill.epochs", "run.baseline")
 
 
 @dataclass
@@ -54,9 +53,6 @@ def run(ctx: RunContext, initial: nn.Module) -> BaselineResult:
         data.y_val,
         ctx.train_config(ctx.epochs("baseline")),
     )
-    path = export_onnx(
-        model, torch.from_numpy(data.x_test[:2]), ctx.run_dir / "student-baseline.onnx"
-    )
-    parity = check_parity(model, path, data.x_test)
+    path, parity = export_checked(model, data.x_test, ctx.run_dir / "student-baseline.onnx")
     plain = train_plain_baseline(copy.deepcopy(initial), data, ctx.train_config(None))
     return BaselineResult(train, path, parity, ctx.epochs("baseline"), plain)

@@ -15,10 +15,8 @@ from edgekd.atomic import atomic_path
 from edgekd.distill.logit_cache import LogitCache
 from edgekd.distill.trainer import TrainResult, fit
 from edgekd.stages.base import (
-    DATA_FIELDS,
-    KD_FIELDS,
-    STUDENT_FIELDS,
-    TRAIN_FIELDS,
+    DATA,
+    TRAIN,
     StageResult,
     checkpoint_path,
     stage,
@@ -26,7 +24,7 @@ from edgekd.stages.base import (
 from edgekd.stages.context import RunContext
 from edgekd.stages.teacher import TeacherResult
 
-FIELDS = (*DATA_FIELDS, *TRAIN_FIELDS, *STUDENT_FIELDS, *KD_FIELDS)
+FIELDS = (*DATA, *TRAIN, "student", "distill")
 
 
 @dataclass
@@ -61,7 +59,7 @@ def _train(ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: A
             teacher=teacher.teacher,
             x_transfer=ctx.transfer,
             hint_loss=hints,
-            label=f"distill {cfg.student}",
+            label=f"distill {cfg.student.name}",
             on_epoch=ctx.on_epoch,
             # un-augmented teacher logits kept on disk, reused while the teacher file matches
             logit_cache=LogitCache(ctx.run_dir / "teacher_logits.npy", teacher.path)

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from edgekd.export import check_parity, export_onnx
+from edgekd.export import export_checked
 from edgekd.measure import Artifact
 from edgekd.stages.base import StageResult, stage
 from edgekd.stages.context import RunContext
@@ -29,8 +27,8 @@ class ExportResult(StageResult):
         return Artifact(self.name, self.path, "fp32")
 
 
-@stage("export", ("data", "seed"))
+@stage("export", ("data.source", "run.seed"))
 def run(ctx: RunContext, student: DistillResult) -> ExportResult:
-    x = ctx.data.x_test
-    path = export_onnx(student.model, torch.from_numpy(x[:2]), ctx.run_dir / "student.onnx")
-    return ExportResult(path, check_parity(student.model, path, x))
+    return ExportResult(
+        *export_checked(student.model, ctx.data.x_test, ctx.run_dir / "student.onnx")
+    )

@@ -1,6 +1,7 @@
-"""Stage `search` (kd-search): with `--temperature auto` / `--alpha auto`, a short grid search
+"""Stage `kd-search`: with `--temperature auto` / `--alpha auto`, a short grid search
 on the validation split picks them (edgekd/distill/kd_search.py); later stages see the values
-found through `ctx.with_cfg`."""
+found through `ctx.with_cfg`. Named apart from `edgekd search` (the budget search); manifests
+written before the rename call it "search" (manifest.RENAMED_STAGES)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,19 @@ from torch import nn
 
 from edgekd.config import CompressConfig
 from edgekd.distill.kd_search import AUTO, KDSearch, search_kd
-from edgekd.stages.base import DATA_FIELDS, STUDENT_FIELDS, TRAIN_FIELDS, StageResult, stage
+from edgekd.stages.base import DATA, TRAIN, StageResult, stage
 from edgekd.stages.context import RunContext
 from edgekd.stages.teacher import TeacherResult
 
-FIELDS = (*DATA_FIELDS, *TRAIN_FIELDS, *STUDENT_FIELDS, "epochs", "temperature", "alpha")
+NAME = "kd-search"
+FIELDS = (
+    *DATA, *TRAIN, "student", "distill.transfer", "distill.epochs", "distill.temperature",
+    "distill.alpha",
+)  # fmt: skip
 
 
 def wanted(cfg: CompressConfig) -> bool:
-    return AUTO in (cfg.temperature, cfg.alpha)
+    return AUTO in (cfg.distill.temperature, cfg.distill.alpha)
 
 
 @dataclass
@@ -31,7 +36,7 @@ class KDSearchResult(StageResult):
         return ctx.with_cfg(temperature=self.search.temperature, alpha=self.search.alpha)
 
 
-@stage("search", FIELDS)
+@stage(NAME, FIELDS)
 def run(ctx: RunContext, initial: nn.Module, teacher: TeacherResult) -> KDSearchResult:
     data = ctx.data
     found = search_kd(
@@ -40,12 +45,12 @@ def run(ctx: RunContext, initial: nn.Module, teacher: TeacherResult) -> KDSearch
         data.y_train,
         data.x_val,
         data.y_val,
-        ctx.train_config(ctx.cfg.epochs),
+        ctx.train_config(ctx.cfg.distill.epochs),
         teacher=teacher.teacher,
-        temperature=ctx.cfg.temperature,
-        alpha=ctx.cfg.alpha,
+        temperature=ctx.cfg.distill.temperature,
+        alpha=ctx.cfg.distill.alpha,
         x_transfer=ctx.transfer,
-        epochs=ctx.epochs("search"),
+        epochs=ctx.epochs("kd-search"),
     )
     if hasattr(teacher.teacher, "temperature"):  # an ensemble tempers its members inside
         teacher.teacher.temperature = found.temperature

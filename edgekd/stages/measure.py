@@ -9,13 +9,10 @@ from typing import Any
 from edgekd.bench.budgets import check_budget, metrics_from_result
 from edgekd.data.labels import stamp_onnx
 from edgekd.measure import Artifact, measure_artifacts
-from edgekd.stages.base import DATA_FIELDS, StageResult, stage
+from edgekd.stages.base import DATA, StageResult, stage
 from edgekd.stages.context import RunContext
 
-FIELDS = (
-    *DATA_FIELDS, "budget", "max_latency_ms", "max_memory_mb", "max_size_kb", "min_retention",
-    "latency_runs",
-)  # fmt: skip
+FIELDS = (*DATA, "budget")
 
 
 @dataclass
@@ -54,7 +51,7 @@ def run(
         ctx.data,
         threads=ctx.threads,
         batch=ctx.budget.batch,
-        runs=ctx.cfg.latency_runs,
+        runs=ctx.cfg.budget.latency_runs,
         reference=reference,
     )
     final_row = next(m for m in rows if m["name"] == final)

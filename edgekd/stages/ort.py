@@ -21,7 +21,7 @@ class OrtResult(StageResult):
         return [self.path, self.config]
 
 
-@stage("ort", ("ort",))
+@stage("ort", ("run.ort",))
 def run(ctx: RunContext, measured: MeasureResult) -> OrtResult:
     row = measured.final_row
     ort_path, ort_config = to_ort(ctx.run_dir / row["path"], ctx.run_dir)

@@ -8,20 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from edgekd.export import check_parity, export_onnx
+from edgekd.export import export_checked
 from edgekd.measure import Artifact
 from edgekd.prune import PruneResult, onnx_weight_sparsity, prune_with_kd, save_pruned
-from edgekd.stages.base import DATA_FIELDS, KD_FIELDS, TRAIN_FIELDS, StageResult, stage
-from edgekd.stages.context import RunContext, prune_spec
+from edgekd.stages.adapters import prune_spec
+from edgekd.stages.base import DATA, TRAIN, StageResult, stage
+from edgekd.stages.context import RunContext
 from edgekd.stages.distill import DistillResult
 from edgekd.stages.teacher import TeacherResult
 
 FIELDS = (
-    *DATA_FIELDS, *TRAIN_FIELDS, *KD_FIELDS[:2], "transfer", "prune_ratio", "prune_method",
-    "prune_steps", "prune_epochs", "prune_importance", "prune_scope",
+    *DATA, *TRAIN, "distill.temperature", "distill.alpha", "distill.transfer", "prune",
+    "distill.epochs",  # the plan's prune fine-tune: half the distillation's epochs by default
 )  # fmt: skip
 
 
@@ -65,9 +65,7 @@ def run(ctx: RunContext, student: DistillResult, teacher: TeacherResult) -> Prun
         x_transfer=ctx.transfer,
     )
     checkpoint = save_pruned(model, ctx.run_dir / "student.pruned.pt", result)
-    example = torch.from_numpy(data.x_test[:2])
-    path = export_onnx(model, example, ctx.run_dir / "student.pruned.onnx")
-    parity = check_parity(model, path, data.x_test)
+    path, parity = export_checked(model, data.x_test, ctx.run_dir / "student.pruned.onnx")
     return PruneStageResult(model, result, checkpoint, path, parity)
 
 

@@ -11,19 +11,16 @@ from edgekd.measure import Artifact
 from edgekd.quantize import choose_quantization
 from edgekd.quantize.choose import QuantizationChoice
 from edgekd.quantize.config import compress_options, ignored_settings
-from edgekd.stages.base import DATA_FIELDS, StageResult, stage
+from edgekd.stages.base import DATA, StageResult, stage
 from edgekd.stages.context import RunContext
 from edgekd.stages.export import ExportResult
 from edgekd.stages.prune import PruneStageResult
 
-FIELDS = (
-    *DATA_FIELDS, "quantize", "max_accuracy_drop", "quant_format", "calibration_method",
-    "calibration_samples", "budget", "max_size_kb",
-)  # fmt: skip
+FIELDS = (*DATA, "quantize", "budget.profile", "budget.max_size_kb")
 
 
 def wanted(cfg: CompressConfig) -> bool:
-    return cfg.quantize != "none"
+    return cfg.quantize.mode != "none"
 
 
 @dataclass
@@ -54,7 +51,9 @@ class QuantizeResult(StageResult):
 @stage("quantize", FIELDS)
 def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResult:
     cfg, budget, data = ctx.cfg, ctx.budget, ctx.data
-    ignored = ignored_settings(cfg.quantize, cfg.quant_format, cfg.calibration_method)
+    ignored = ignored_settings(
+        cfg.quantize.mode, cfg.quantize.format, cfg.quantize.calibration_method
+    )
     if ignored:
         ctx.console.print(f"[yellow]warning: {ignored}[/yellow]")
     # An fp32 file over the budget's size limit cannot ship within budget anyway, so there a
@@ -75,13 +74,16 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
         calibration=data.x_train,
         val_x=data.x_val,
         val_y=data.y_val,
-        mode=cfg.quantize,
-        max_accuracy_drop=cfg.max_accuracy_drop / 100,  # config: points; API: fraction
+        mode=cfg.quantize.mode,
+        max_accuracy_drop=cfg.quantize.max_accuracy_drop,  # points, as everywhere
         threads=ctx.threads,  # choose at the threads the budget is judged at
         keep_best=True,  # fp32 ships? the best candidate is still measured beside it
         **speed,
         **compress_options(
-            cfg.quantize, cfg.quant_format, cfg.calibration_method, cfg.calibration_samples
+            cfg.quantize.mode,
+            cfg.quantize.format,
+            cfg.quantize.calibration_method,
+            cfg.quantize.calibration_samples,
         ),
     )
     return QuantizeResult(choice, fp32.name, size_note)

@@ -52,7 +52,7 @@ class Chain:
 def _notes(ctx: RunContext, c: Chain) -> list[str | None]:
     threads, wanted = ctx.threads, ctx.budget.threads
     return [
-        f"budget '{ctx.cfg.budget}' asks for {wanted} threads; this host has "
+        f"budget '{ctx.cfg.budget.profile}' asks for {wanted} threads; this host has "
         f"{os.cpu_count()} cores, so latency was measured with {threads}"
         if threads < wanted
         else None,
@@ -87,13 +87,13 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
         distillation=report_section(
             {"teacher": c.teacher.info.test_accuracy, **measured.accuracies()},
             test_samples=len(ctx.data.y_test),
-            temperature=cfg.temperature,
-            alpha=cfg.alpha,
-            transfer=cfg.transfer,
-            data=cfg.data,
+            temperature=cfg.distill.temperature,
+            alpha=cfg.distill.alpha,
+            transfer=cfg.distill.transfer,
+            data=cfg.data.source,
             search=c.kd_search.search.to_dict() if c.kd_search else None,
             baseline_training=c.baseline.training() if c.baseline else None,
-            recipe=recipe_summary(cfg, c.distill.train, c.teacher.check),
+            recipe=recipe_summary(cfg.distill, c.distill.train, c.teacher.check),
         ),
         notes=_notes(ctx, c),
         stages=ctx.manifest.stage_times(),  # the stages before this one, with their wall times

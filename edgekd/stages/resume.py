@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgekd.config import CompressConfig, flat_fields
 from edgekd.errors import EdgeKDError
 from edgekd.manifest import config_hash, file_sha256, read_manifest
 
@@ -72,6 +73,13 @@ class Resume:
         self.redoing = True
 
 
+def _flat_value(cfg: Any, key: str) -> Any:
+    """`key` as a manifest names it (a flat field name) in `cfg` (sections, or flat values)."""
+    if isinstance(cfg, CompressConfig):
+        return cfg.flat(key) if key in flat_fields(type(cfg)) else None
+    return getattr(cfg, key, None)
+
+
 def start_resume(run_dir: Path, cfg: Any) -> Resume | None:
     """The resume of `run_dir` for `cfg` (call it holding the directory's lock); None when the
     directory holds no run (then `--resume` just runs). Refuses a finished run, and a config
@@ -89,7 +97,7 @@ def start_resume(run_dir: Path, cfg: Any) -> Resume | None:
     changed: dict[str, str] = {}
     for record in records.values():
         for key, old in record.get("fields", {}).items():
-            new = _plain(getattr(cfg, key, None))
+            new = _plain(_flat_value(cfg, key))
             if new != old and new != "auto":  # auto: kd-search decides; its record tells
                 changed[key] = f"{key} changed since the interrupted run ({old} -> {new})"
     if changed:

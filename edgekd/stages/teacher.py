@@ -6,7 +6,6 @@ ensemble's members are composed into one graph.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,33 +18,23 @@ from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.distill.recipe import check_teacher, cleared_by_validation
 from edgekd.distill.teacher_cv import cross_validate
-from edgekd.distill.teachers import (
-    NO_GRAPH,
-    TeacherInfo,
-    member_checkpoints,
-    prepare_teacher,
-    teacher_training,
-)
 from edgekd.heartbeat import counting_steps
 from edgekd.measure import Artifact
 from edgekd.plan import teacher_epochs
-from edgekd.stages.base import (
-    DATA_FIELDS,
-    STUDENT_FIELDS,
-    TRAIN_FIELDS,
-    StageResult,
-    checkpoint_path,
-    stage,
+from edgekd.stages.adapters import train_config
+from edgekd.stages.base import DATA, TRAIN, StageResult, checkpoint_path, stage
+from edgekd.stages.context import RunContext
+from edgekd.teachers import (
+    NO_GRAPH,
+    TeacherInfo,
+    member_checkpoints,
+    teacher_training,
+    train_and_measure,
+    untrained_copy,
 )
-from edgekd.stages.context import RunContext, train_config
 
-FIELDS = (
-    *DATA_FIELDS,
-    *TRAIN_FIELDS,
-    *STUDENT_FIELDS[:3],  # the student is built first: its random draws precede the teacher's
-    "teacher", "teacher_arch", "teacher_output", "teacher_weight", "trust_pickle",
-    "teacher_epochs", "temperature", "allow_weak_teacher",
-)  # fmt: skip
+# "student": the student is built first, so its random draws precede the teacher's.
+FIELDS = (*DATA, *TRAIN, "student", "teacher", "distill.temperature")
 
 
 @dataclass
@@ -71,7 +60,7 @@ class TeacherResult(StageResult):
         return None if self.path else self.info.test_accuracy
 
 
-def prepare(
+def train_and_export(
     cfg: CompressConfig,
     teacher: Any,
     data: DataBundle,
@@ -81,25 +70,18 @@ def prepare(
     epochs: int | None = None,
 ) -> TeacherResult:
     """Train (when it is a recipe) and export `teacher` to `path`: the stage's work, also used
-    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `prepare_teacher`;
+    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `train_and_measure`;
     `epochs`: the run's plan (None: --teacher-epochs, else planned by data size)."""
     train = train_config(cfg, _epochs(cfg, data, epochs))
-    info = prepare_teacher(teacher, data, train, console, checkpoint)
+    info = train_and_measure(teacher, data, train, console, checkpoint)
     teacher_path, parity = teacher.export(path, data)
     return TeacherResult(teacher, info, teacher_path, parity)
 
 
 def _epochs(cfg: CompressConfig, data: DataBundle, planned: int | None) -> int:
-    return planned or cfg.teacher_epochs or teacher_epochs(len(data.y_train), cfg.batch_size)
-
-
-def _untrained(teacher: Any) -> Any:
-    """A copy of a single built-in teacher before it trains, for the cross-validation of its
-    recipe (None: a given teacher, or an ensemble, is judged on the validation split)."""
-    members = teacher.members
-    if len(members) == 1 and members[0].needs_training:
-        return copy.deepcopy(members[0].module)
-    return None
+    return (
+        planned or cfg.teacher.epochs or teacher_epochs(len(data.y_train), cfg.distill.batch_size)
+    )
 
 
 def _checked(ctx: RunContext, result: TeacherResult, untrained: Any) -> TeacherResult:
@@ -114,7 +96,8 @@ def _checked(ctx: RunContext, result: TeacherResult, untrained: Any) -> TeacherR
         with counting_steps() as steps:
             cv = cross_validate(untrained, data, train)
         result.cv_steps = steps[0]
-    result.check = check_teacher(val, data, ctx.cfg.allow_weak_teacher, ctx.console, cv)
+    allow = ctx.cfg.teacher.allow_weak_teacher
+    result.check = check_teacher(val, data, allow, ctx.console, cv)
     return result
 
 
@@ -128,9 +111,9 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
     if not all(p.exists() for p in member_checkpoints(teacher, checkpoint) if p is not None):
         return None
     parity = json.loads(checkpoint.with_suffix(".json").read_text())
-    untrained = _untrained(teacher)
+    untrained = untrained_copy(teacher)
     train = train_config(ctx.cfg, _epochs(ctx.cfg, ctx.data, ctx.epochs("teacher")))
-    info = prepare_teacher(teacher, ctx.data, train, ctx.console, checkpoint)
+    info = train_and_measure(teacher, ctx.data, train, ctx.console, checkpoint)
     path = ctx.run_dir / "teacher.onnx" if parity.get("source") != NO_GRAPH else None
     return _checked(ctx, TeacherResult(teacher, info, path, parity), untrained)
 
@@ -139,8 +122,8 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
 def run(ctx: RunContext, teacher: Any) -> TeacherResult:
     checkpoint = checkpoint_path(ctx, "teacher")
     path = ctx.run_dir / "teacher.onnx"
-    untrained = _untrained(teacher)
-    result = prepare(
+    untrained = untrained_copy(teacher)
+    result = train_and_export(
         ctx.cfg, teacher, ctx.data, path, ctx.console, checkpoint, ctx.epochs("teacher")
     )
     if checkpoint is not None:  # what `restore` needs besides the checkpoints

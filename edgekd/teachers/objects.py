@@ -1,7 +1,7 @@
 """In-memory teachers handed to `edgekd.compress(teacher=...)`: modules, ONNX models,
 onnxruntime sessions and plain Python callables (`CallableTeacher`, which has no graph).
 
-Apart from teachers.py because only the Python API needs them; spec strings never do.
+Apart from load.py because only the Python API needs them; spec strings never do.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import torch
 from torch import nn
 
 from edgekd.data import DataBundle
-from edgekd.distill.onnx_teacher import check_onnx
-from edgekd.distill.teacher_kinds import Teacher, TorchTeacher, load_onnx_teacher, to_logits
 from edgekd.errors import EdgeKDError
 from edgekd.objects import describe, is_onnx_model, is_ort_session, is_tensor, ort_model_bytes
+from edgekd.teachers.kinds import Teacher, TorchTeacher, to_logits
+from edgekd.teachers.onnx_graph import check_onnx
+from edgekd.teachers.onnx_teacher import load_onnx_teacher
 
 
 class CallableTeacher(Teacher):

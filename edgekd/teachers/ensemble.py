@@ -1,5 +1,5 @@
 """`EnsembleTeacher`: several teachers as one, soft targets the weighted mean of the members'
-tempered probabilities (see teachers.py's docstring), and one composed teacher.onnx.
+tempered probabilities (see load.py's docstring), and one composed teacher.onnx.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import torch.nn.functional as F
 
 from edgekd.data import DataBundle
 from edgekd.data.stream import inference_chunks
-from edgekd.distill.onnx_teacher import LOG_EPS, compose_ensemble
-from edgekd.distill.teacher_kinds import Teacher
 from edgekd.errors import ParityError
+from edgekd.teachers.kinds import Teacher
+from edgekd.teachers.onnx_graph import LOG_EPS, compose_ensemble
 
 
 class EnsembleTeacher(Teacher):

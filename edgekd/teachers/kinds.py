@@ -1,8 +1,8 @@
-"""The teacher kinds edgekd runs itself: the `Teacher` contract, eager/TorchScript PyTorch
-(`TorchTeacher`) and ONNX graphs run by onnxruntime (`OnnxTeacher`).
+"""The `Teacher` contract and the PyTorch kind edgekd runs itself (`TorchTeacher`: eager or
+TorchScript).
 
-Split from teachers.py (which loads and prepares teachers) so the kinds, the in-memory
-callable teacher (teacher_objects.py) and the ensemble (ensemble.py) each stay one job.
+The other kinds each have their module: `OnnxTeacher` (onnx_teacher.py), the in-memory
+callable teacher (objects.py) and the ensemble (ensemble.py); loading specs is load.py's job.
 """
 
 from __future__ import annotations
@@ -10,16 +10,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import onnx
 import torch
 from torch import nn
 
 from edgekd.atomic import atomic_path
 from edgekd.data import DataBundle
-from edgekd.distill.onnx_teacher import LOG_EPS, normalize, static_input_dims
-from edgekd.distill.students import first_line
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, ParityError, first_line
+from edgekd.teachers.onnx_graph import LOG_EPS, normalize
 
 NO_GRAPH = (
     "a Python callable: it has no ONNX graph, so no teacher.onnx was written; its accuracy was "
@@ -109,23 +107,21 @@ class TorchTeacher(Teacher):
         return to_logits(self.scores(x), self.output)
 
     def export(self, path: str | Path, data: DataBundle) -> tuple[Path, dict]:
-        """export_onnx (atomic, one file) + check_parity against the PyTorch teacher."""
-        from edgekd.export import check_parity, export_onnx
+        """export_checked (atomic, one file, parity against the PyTorch teacher)."""
+        from edgekd.export import export_checked, export_onnx, export_torchscript
 
-        module = _ScoresOnly(self.module).eval().cpu()
-        example = torch.from_numpy(data.x_test[:2])
+        module, exporter = _ScoresOnly(self.module).eval().cpu(), export_onnx
+        if isinstance(self.module, torch.jit.ScriptModule):
+            module, exporter = self.module.eval().cpu(), export_torchscript
         try:
-            if isinstance(self.module, torch.jit.ScriptModule):
-                module = self.module.eval().cpu()
-                path = _export_torchscript(module, example, Path(path))
-            else:
-                path = export_onnx(module, example, path)
+            path, parity = export_checked(module, data.x_test, path, exporter)
+        except ParityError:
+            raise
         except Exception as e:
             raise EdgeKDError(
                 f"teacher '{self.spec}' could not be exported to ONNX ({first_line(e)}); "
                 "export it yourself and pass the .onnx file as --teacher"
             ) from None
-        parity = check_parity(module, path, data.x_test)
         return path, {**parity.to_dict(), "source": "exported from PyTorch"}
 
     def onnx_model(self, data: DataBundle) -> tuple[onnx.ModelProto, dict]:
@@ -136,28 +132,6 @@ class TorchTeacher(Teacher):
         return normalized, parity
 
 
-def _export_torchscript(module: nn.Module, example: torch.Tensor, path: Path) -> Path:
-    """torch.export (the default exporter) cannot trace TorchScript; the TorchScript-based
-    exporter can. Same contract as export_onnx: one file, dynamic batch, checker passed."""
-    import warnings
-
-    from edgekd.export import INPUT_NAME, OUTPUT_NAME
-
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module,
-            (example,),
-            str(tmp),
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            dynamo=False,
-        )
-        onnx.checker.check_model(str(tmp), full_check=True)
-    return path
-
-
 class _ScoresOnly(nn.Module):
     def __init__(self, module: nn.Module):
         super().__init__()
@@ -165,55 +139,3 @@ class _ScoresOnly(nn.Module):
 
     def forward(self, x):
         return _pick_tensor(self.module(x))
-
-
-class OnnxTeacher(Teacher):
-    kind = "onnx"
-
-    def __init__(self, path: Path, model: onnx.ModelProto, sure_probs: bool):
-        import onnxruntime as ort
-
-        self.spec, self.path, self.model, self.sure_probs = str(path), path, model, sure_probs
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        opts.intra_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(
-                model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:
-            raise EdgeKDError(
-                f"teacher '{path}' does not load in onnxruntime ({first_line(e)}); "
-                "re-export it with an opset onnxruntime supports"
-            ) from None
-
-    def scores_np(self, x: np.ndarray) -> np.ndarray:
-        outs = [
-            self.session.run(None, {"input": x[i : i + 4096].astype(np.float32)})[0]
-            for i in range(0, len(x), 4096)
-        ]
-        return np.concatenate(outs).astype(np.float32)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        scores = torch.from_numpy(self.scores_np(x.detach().cpu().numpy()))
-        return to_logits(scores, self.output).to(x.device)
-
-    def onnx_model(self, data: DataBundle) -> tuple[onnx.ModelProto, dict]:
-        return self.model, {"source": "user's ONNX file, normalized (one score output)"}
-
-
-def load_onnx_teacher(model: onnx.ModelProto, path: Path, data: DataBundle) -> OnnxTeacher:
-    normalized, sure_probs = normalize(model, path, len(data.input_shape))
-    teacher = OnnxTeacher(path, normalized, sure_probs)
-    _check_onnx_dims(static_input_dims(model), data, str(path))
-    return teacher
-
-
-def _check_onnx_dims(dims: list, data: DataBundle, spec: str) -> None:
-    for want, have in zip(dims[1:], data.input_shape, strict=False):
-        if want is not None and want != have:
-            shape = "(" + ", ".join("N" if d is None else str(d) for d in dims) + ")"
-            raise EdgeKDError(
-                f"teacher '{spec}' takes inputs of shape {shape} but data '{data.name}' has "
-                f"samples of shape {data.input_shape}; the input shape must match"
-            )

@@ -1,4 +1,5 @@
-"""ONNX teachers: any framework's classifier (Keras, scikit-learn via skl2onnx...) as a teacher.
+"""The graph side of ONNX teachers (any framework's classifier: Keras, scikit-learn via
+skl2onnx...): checks, normalization and ensemble composition; `OnnxTeacher` runs the result.
 
 A user's ONNX file is checked at the door (it parses, passes onnx.checker, loads in
 onnxruntime, takes one float input of the data's shape) and then *normalized* in memory into
@@ -25,17 +26,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgekd.errors import EdgeKDError
+from edgekd.errors import EdgeKDError, first_line
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "scores"
 _FLOATS = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16}
 LOG_EPS = 1e-8
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:200] if text else type(e).__name__
 
 
 def _bad(path: Path, reason: str) -> EdgeKDError:
@@ -52,7 +48,7 @@ def load_onnx_checked(path: Path) -> onnx.ModelProto:
     try:
         model = onnx.load(str(path))
     except Exception as e:
-        raise _bad(path, f"does not parse: {_first_line(e)}") from None
+        raise _bad(path, f"does not parse: {first_line(e)}") from None
     return check_onnx(model, path)
 
 
@@ -63,7 +59,7 @@ def check_onnx(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
     try:
         onnx.checker.check_model(model)
     except Exception as e:
-        raise _bad(path, f"onnx.checker: {_first_line(e)}") from None
+        raise _bad(path, f"onnx.checker: {first_line(e)}") from None
     return model
 
 
@@ -222,7 +218,7 @@ def compose_ensemble(
             except Exception as e:
                 raise EdgeKDError(
                     f"ensemble member {i + 1} uses ONNX opset {_default_opset(m)} and could not "
-                    f"be converted to opset {target} ({_first_line(e)}); re-export the members "
+                    f"be converted to opset {target} ({first_line(e)}); re-export the members "
                     "with the same opset"
                 ) from None
         for o in m.opset_import:

@@ -1,4 +1,4 @@
-"""Teachers: whatever the user has, behind one callable `Teacher` (Tensor -> logits Tensor).
+"""Loading teachers: whatever the user has becomes one callable `Teacher` (Tensor -> logits).
 
 Specs (`--teacher`, repeat for an ensemble):
 
@@ -25,42 +25,27 @@ are the mean of the members' plain probabilities (T = 1).
 
 `teacher.onnx` in the run directory: a torch teacher is exported (`export_onnx`) and checked
 against PyTorch (`check_parity`); an ONNX teacher is copied after normalization (one score
-output, float input, dynamic batch; see onnx_teacher.py); an ensemble of any members is
+output, float input, dynamic batch; see onnx_graph.py); an ensemble of any members is
 composed into one graph computing `log(sum_i w_i p_i)` and checked against the in-memory
 ensemble. Every verdict and the retention are therefore measured against the ensemble.
 
 All loading and checks (paths, formats, class counts, a forward pass on 2 samples) happen in
 `load_teacher`, before the run directory exists; training a recipe teacher and measuring
-accuracies happen in `prepare_teacher`, inside the run's teacher stage.
+accuracies happen in `train.train_and_measure`, inside the run's teacher stage.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from rich.console import Console
 from torch import nn
 
 from edgekd.data import DataBundle
-from edgekd.data.stream import inference_chunks
-from edgekd.distill.ensemble import EnsembleTeacher
-from edgekd.distill.onnx_teacher import load_onnx_checked
-from edgekd.distill.students import build_module, check_forward, first_line, standardized
-from edgekd.distill.teacher_kinds import (
-    NO_GRAPH,
-    OnnxTeacher,
-    Teacher,
-    TorchTeacher,
-    load_onnx_teacher,
-    to_logits,
-)
-from edgekd.distill.teacher_objects import CallableTeacher, load_object
-from edgekd.distill.trainer import TrainConfig, fit
-from edgekd.errors import EdgeKDError
+from edgekd.distill.students import build_module, check_forward, standardized
+from edgekd.errors import EdgeKDError, first_line
 from edgekd.loading import (
     TORCHSCRIPT_SUFFIXES,
     WEIGHT_SUFFIXES,
@@ -71,39 +56,15 @@ from edgekd.loading import (
     load_weights,
 )
 from edgekd.models import list_models
-
-__all__ = [  # the teacher kinds live in their own modules; importable from here as before
-    "NO_GRAPH",
-    "CallableTeacher",
-    "EnsembleTeacher",
-    "OnnxTeacher",
-    "Teacher",
-    "TeacherInfo",
-    "TorchTeacher",
-    "build_teacher",
-    "load_teacher",
-    "prepare_teacher",
-    "teacher_training",
-    "to_logits",
-]
+from edgekd.teachers.ensemble import EnsembleTeacher
+from edgekd.teachers.kinds import Teacher, TorchTeacher
+from edgekd.teachers.objects import load_object
+from edgekd.teachers.onnx_graph import load_onnx_checked
+from edgekd.teachers.onnx_teacher import OnnxTeacher, load_onnx_teacher
 
 BUILTIN_TEACHER = "teacher-cnn"
 OUTPUT_KINDS = ("auto", "logits", "probs")
 DETECT_SAMPLES = 64
-
-
-@dataclass
-class TeacherInfo:
-    """What the report says about the teacher (`training.teacher` in report.json)."""
-
-    spec: str
-    trained_here: bool
-    val_accuracy: float | None
-    kind: str = "recipe"
-    output: str = "logits"
-    n_classes: int = 0
-    test_accuracy: float | None = None
-    members: list[dict] = field(default_factory=list)
 
 
 def _looks_like_probs(scores: np.ndarray) -> bool:
@@ -273,110 +234,3 @@ def load_teacher(
     # "auto" (a searched T) is set by the caller once known; until then T = 1.
     ensemble.temperature = temperature if isinstance(temperature, int | float) else 1.0
     return ensemble
-
-
-@torch.no_grad()
-def _accuracy(fn, x: np.ndarray, y: np.ndarray) -> float:
-    preds = [fn(torch.from_numpy(c)).argmax(1).numpy() for c in inference_chunks(x)]
-    return float((np.concatenate(preds) == y).mean())
-
-
-def member_checkpoints(teacher: Teacher, checkpoint: Path | None) -> list[Path | None]:
-    """Where each member trained on the spot checkpoints its training (None: not trained)."""
-    members = teacher.members
-    if checkpoint is None:
-        return [None] * len(members)
-    paths = [checkpoint.with_name(f"{checkpoint.stem}-{i + 1}.pt") for i in range(len(members))]
-    paths = [checkpoint] if len(members) == 1 else paths
-    return [path if m.needs_training else None for path, m in zip(paths, members, strict=True)]
-
-
-def teacher_training(train: TrainConfig) -> TrainConfig:
-    """A teacher trains as edgekd always trained it (hard labels, one-cycle, no augmentation):
-    the student's recipe is about distilling, not about the teacher."""
-    return replace(train, recipe="hinton", augment="none", schedule="onecycle")
-
-
-def prepare_teacher(
-    teacher: Teacher,
-    data: DataBundle,
-    train: TrainConfig,
-    console: Console,
-    checkpoint: Path | None = None,
-) -> TeacherInfo:
-    """Train recipe members on the spot (saying so), then measure every member's accuracy.
-
-    Members train as `teacher_training` says. `checkpoint`: training checkpoints there (one
-    file per trained member), continuing from them."""
-    train = teacher_training(train)
-    rows = []
-    checkpoints = member_checkpoints(teacher, checkpoint)
-    for i, member in enumerate(teacher.members):
-        val_acc = None
-        if member.needs_training:
-            resuming = checkpoints[i] is not None and checkpoints[i].exists()
-            doing = f"continuing from {checkpoints[i]}" if resuming else "training it"
-            console.print(
-                f"[yellow]teacher '{member.spec}' is a recipe: {doing} on '{data.name}' "
-                f"({train.epochs} epochs)[/yellow]"
-            )
-            label = "teacher" if len(teacher.members) == 1 else f"teacher {i + 1}"
-            result = fit(
-                member.module,
-                data.x_train,
-                data.y_train,
-                data.x_val,
-                data.y_val,
-                train,
-                label=label,
-                checkpoint=checkpoints[i],
-            )
-            member.needs_training = False
-            member.freeze()
-            val_acc = result.best_val_accuracy
-        call = member.logits_at if isinstance(member, EnsembleTeacher) else member
-        rows.append(
-            {
-                "spec": member.spec,
-                "kind": member.kind,
-                "output": member.output,
-                "trained_here": member.kind == "recipe",
-                "val_accuracy": val_acc
-                if val_acc is not None
-                else _accuracy(call, data.x_val, data.y_val),
-                "test_accuracy": _accuracy(call, data.x_test, data.y_test),
-            }
-        )
-    weights = getattr(teacher, "weights", [1.0])
-    for row, w in zip(rows, weights, strict=True):
-        row["weight"] = w
-    if isinstance(teacher, EnsembleTeacher):
-
-        def fn(x):
-            return teacher.logits_at(x, 1.0)
-
-        val, test = _accuracy(fn, data.x_val, data.y_val), _accuracy(fn, data.x_test, data.y_test)
-        for row in rows:
-            console.print(f"  teacher {row['spec']}: test accuracy {row['test_accuracy']:.4f}")
-        console.print(f"  ensemble of {len(rows)}: test accuracy {test:.4f}")
-        members = rows
-    else:
-        val, test, members = rows[0]["val_accuracy"], rows[0]["test_accuracy"], []
-    return TeacherInfo(
-        spec=teacher.spec,
-        trained_here=any(r["trained_here"] for r in rows),
-        val_accuracy=val,
-        kind=teacher.kind,
-        output=teacher.output,
-        n_classes=teacher.n_classes,
-        test_accuracy=test,
-        members=members,
-    )
-
-
-def build_teacher(
-    specs: list[str], data: DataBundle, train: TrainConfig, console: Console, **options
-) -> tuple[Teacher, TeacherInfo]:
-    """`load_teacher` + `prepare_teacher`: a ready teacher and what to report about it."""
-    teacher = load_teacher(specs, data, temperature=train.temperature, **options)
-    return teacher, prepare_teacher(teacher, data, train, console)
