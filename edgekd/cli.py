@@ -23,9 +23,9 @@ def usage_line(e: click.UsageError) -> str:
     its config key too, so the same mistake in a config file is recognisable."""
     message = e.format_message().rstrip(".")
     param = getattr(e, "param", None)
-    if isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter):
-        if isinstance(param, click.Option):
-            return f"{message} (config key '{param.name}')"
+    bad_value = isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter)
+    if bad_value and isinstance(param, click.Option):
+        return f"{message} (config key '{param.name}')"
     return f"{message} (see --help)"
 
 
