@@ -200,6 +200,11 @@ def make_plan(p: PlanInputs) -> TrainingPlan:
     return TrainingPlan(stages, rows=p.rows, batch_size=bs)
 
 
+def _seconds(estimate: float) -> float:
+    """An estimate to 3 significant figures: a stage of a few fast steps is not shown as 0 s."""
+    return float(f"{estimate:.3g}")
+
+
 def fit_time(plan: TrainingPlan, seconds_per_step: dict[str, float], budget: float) -> TrainingPlan:
     """`plan` with its seconds estimated from `seconds_per_step` (per stage) and the stages no
     flag fixed scaled down (never up) so that training fits TRAINING_SHARE of `budget`."""
@@ -211,10 +216,10 @@ def fit_time(plan: TrainingPlan, seconds_per_step: dict[str, float], budget: flo
     stages = {}
     for name, s in plan.stages.items():
         if s.fixed or scale >= 1.0:
-            stages[name] = replace(s, seconds=round(est[name], 1))
+            stages[name] = replace(s, seconds=_seconds(est[name]))
             continue
         scaled = replace(s, epochs=max(1, math.floor(s.epochs * scale)), source="time budget")
-        scaled.seconds = round(scaled.steps * seconds_per_step[name], 1)
+        scaled.seconds = _seconds(scaled.steps * seconds_per_step[name])
         stages[name] = scaled
     return TrainingPlan(stages, budget, plan.rows, plan.batch_size)
 
