@@ -52,6 +52,7 @@ class StageRecord:
 
     def __init__(self) -> None:
         self.files: list[Path] = []
+        self.steps: int | None = None  # optimiser steps taken (trained stages)
 
     def outputs(self, *paths: Path | str) -> None:
         self.files.extend(Path(p) for p in paths)
@@ -111,6 +112,7 @@ class Manifest:
             {
                 "stage": name,
                 "seconds": round(time.perf_counter() - start, 2),
+                "steps": record.steps,
                 "peak_rss_mib": peak_rss_mib(),
                 "fields": fields,
                 "fields_hash": config_hash(fields),
@@ -139,9 +141,9 @@ class Manifest:
             self._save()
 
     def stage_times(self) -> list[dict[str, Any]]:
-        """[{stage, seconds, peak_rss_mib}] of the stages finished so far (report.json's
-        `stages`)."""
-        keys = ("stage", "seconds", "peak_rss_mib")
+        """[{stage, seconds, steps, peak_rss_mib}] of the stages finished so far (report.json's
+        `stages`; steps: optimiser steps, None for a stage that does not train)."""
+        keys = ("stage", "seconds", "steps", "peak_rss_mib")
         return [{k: s.get(k) for k in keys} for s in self.data["stages"]]
 
     def finish(self, status: str) -> None:

@@ -195,7 +195,7 @@ def test_function_matching_budget_counts_steps_on_tiny_sets():
 def test_weak_teacher_is_stopped_with_one_line_unless_allowed(digits):
     with pytest.raises(EdgeKDError, match="near chance.*--allow-weak-teacher"):
         check_teacher(0.11, digits)
-    with pytest.raises(EdgeKDError, match="below a plain logistic regression"):
+    with pytest.raises(EdgeKDError, match="below a plain linear classifier"):
         check_teacher(0.6, digits)
     got = check_teacher(0.11, digits, allow_weak=True)
     assert got["weak"] and got["linear_reference"] > 0.8

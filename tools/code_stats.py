@@ -108,6 +108,7 @@ def package_of(module: str, depth: int) -> str:
 # violation too, so a new one has to be placed (here and in ARCHITECTURE.md).
 LAYERS = (
     ("errors", "atomic", "signals", "result", "default_models", "distributed", "pages", "numerics"),
+    ("plan", "heartbeat"),  # the training plan and progress lines: no edgekd imports
     ("config", "loading", "runlock", "checkpoint", "bench"),
     ("manifest", "objects", "evaluate", "models", "second_runtime"),
     ("data", "export"),
@@ -122,7 +123,8 @@ LAYERS = (
 )
 # Packages that run where torch is not installed (beside `edgekd bench` on a device, or to
 # render reports): neither they nor any module they import, lazily or not, may import torch.
-TORCH_FREE = ("bench", "pages", "report", "config", "manifest", "errors", "atomic", "runlock")
+TORCH_FREE = ("bench", "pages", "report", "config", "manifest", "errors", "atomic", "runlock",
+              "plan")  # fmt: skip
 
 
 def wrong_way_imports(graph: dict[str, set[str]], root: str) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from edgekd.config.units import check_drop_points
+from edgekd.plan import parse_duration
 
 # The recipes' defaults, kept here (not imported from distill/) so config loads without torch.
 RECIPE_DEFAULTS = {
@@ -101,8 +102,9 @@ class TeacherSection(Section):
         "(none: the built-in recipe for the data's shape).",
         json_schema_extra=flat("teacher"),
     )
-    epochs: int = Field(
-        20, ge=1, description="Epochs for a teacher trained on the spot.",
+    epochs: int | None = Field(
+        None, ge=1, description="Epochs for a teacher trained on the spot (default: planned by "
+        "data size, 20 epochs and at least 400 steps).",
         json_schema_extra=flat("teacher_epochs"),
     )  # fmt: skip
     arch: list[str] = Field(
@@ -168,7 +170,7 @@ class DistillSection(Section):
         "60 epochs.",
     )
     epochs: int | None = Field(
-        None, ge=1, description="Distillation epochs (default: the recipe's for the data size)."
+        None, ge=1, description="Distillation epochs (default: planned by data size)."
     )
     # "auto": a short grid search on the validation split (distill/kd_search.py). The saved
     # config keeps "auto" so a rerun searches again; the values chosen are in the report.
@@ -255,8 +257,9 @@ class PruneSection(Section):
         1, ge=1, description="Prune + KD fine-tune in N steps.",
         json_schema_extra=flat("prune_steps"),
     )  # fmt: skip
-    epochs: int = Field(
-        100, ge=0, description="KD fine-tuning epochs after each prune step.",
+    epochs: int | None = Field(
+        None, ge=0, description="KD fine-tuning epochs after each prune step (default: half "
+        "the distillation's epochs, shared by the prune steps).",
         json_schema_extra=flat("prune_epochs"),
     )  # fmt: skip
     importance: Literal["l2", "taylor"] = Field(
@@ -345,6 +348,12 @@ class RunSection(Section):
     out: str = Field("runs/default", description="Run directory.")
     seed: int = Field(0, description="Random seed of data splits, models and training.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Training device.")
+    time_budget: str | None = Field(
+        None,
+        description="e.g. 90s, 10m, 1h: scale the training plan to fit (a short timed probe "
+        "of each model first); flags that fix epochs are kept.",
+        json_schema_extra=flat("time_budget", metavar="DURATION"),
+    )
     baseline: bool = Field(
         False,
         description="Also train the student on hard labels alone; the report shows what KD added.",
@@ -359,3 +368,11 @@ class RunSection(Section):
         description="Continue the interrupted run in --out: skip its finished stages, resume "
         "training.",
     )
+
+    @field_validator("time_budget", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        if v is not None:
+            parse_duration(v)  # ValueError: "must be a duration like 90s, 10m or 1h"
+            return str(v)
+        return v

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,17 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgekd.distill.recipe import MIN_EPOCHS
 from edgekd.distill.trainer import TeacherFn, TrainConfig, fit, predict_logits, resolve_device
+from edgekd.plan import MIN_EPOCHS, trial_epochs
 
 AUTO = "auto"
 TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
 ALPHAS = (0.5, 0.9)
-
-
-def trial_epochs(epochs: int) -> int:
-    """Epochs per grid point: a tenth of the full training, at least 2."""
-    return max(2, math.ceil(epochs / 10))
 
 
 @dataclass

@@ -38,10 +38,16 @@ from edgekd.data.stream import TrainRows, inference_chunks
 from edgekd.distill.augment import Augmenter, Batch, resolve_augment
 from edgekd.distill.logit_cache import LogitCache, teacher_logits
 from edgekd.distill.losses import IGNORE, soft_targets
-from edgekd.distill.recipe import auto_epochs, make_scheduler, recipe_loss, view_accuracy
+from edgekd.distill.recipe import make_scheduler, recipe_loss, view_accuracy
 from edgekd.distill.text_augment import TextAugmenter
+from edgekd.heartbeat import Heartbeat
+from edgekd.plan import TINY_VAL, auto_epochs
 
 TeacherFn = Callable[[torch.Tensor], torch.Tensor]
+
+# Validation (and the checkpoint) every epoch, or about every EVAL_STEPS steps when an epoch is
+# a step to three: on 36 rows, 3,000 one-step epochs validated and checkpointed 3,000 times.
+EVAL_STEPS = 8
 
 
 @dataclass
@@ -244,6 +250,13 @@ class Loop:
             ]
         return order.to(device)
 
+    @property
+    def eval_every(self) -> int:
+        """Epochs between validations: 1, or about EVAL_STEPS steps' worth of tiny epochs."""
+        if self.steps_per_epoch * 2 >= EVAL_STEPS:
+            return 1
+        return max(1, min(self.epochs, EVAL_STEPS // self.steps_per_epoch))
+
     def save(self, checkpoint: Path, epoch: int, best: Best, history: list, extra: dict) -> None:
         progress = Checkpoint(epoch, best.accuracy, best.epoch, best.state, history, extra)
         save_checkpoint(
@@ -267,7 +280,8 @@ class Loop:
             scheduler=self.sched,
             generator=self.gen,
         )
-        loss = was.history[was.best_epoch - 1].get("val_loss") if was.best_epoch else None
+        losses = {h["epoch"]: h.get("val_loss") for h in was.history}
+        loss = losses.get(was.best_epoch)
         restore_augment_rng(views.augmenter, was.extra)
         best = Best(
             was.best_accuracy,
@@ -300,7 +314,9 @@ def make_loop(model: nn.Module, n_rows: int, cfg: TrainConfig, hint_loss, device
     return Loop(net, saved, opt, sched, gen, batch_size, shard, steps_per_epoch, epochs)
 
 
-def train_epoch(loop: Loop, x, y, order, views: Views, teacher, cfg, hint_loss) -> float:
+def train_epoch(
+    loop: Loop, x, y, order, views: Views, teacher, cfg, hint_loss, beat: Heartbeat
+) -> float:
     """One pass over `order`; the mean loss. The teacher, when online, sees exactly the
     student's (augmented) tensor."""
     total = torch.zeros((), device=y.device)  # summed on device: no sync per step
@@ -322,6 +338,7 @@ def train_epoch(loop: Loop, x, y, order, views: Views, teacher, cfg, hint_loss) 
         loss.backward()
         loop.opt.step()
         loop.sched.step()
+        beat.tick()
         total += loss.detach() * len(idx)
     return total.item() / len(order)
 
@@ -344,14 +361,17 @@ def fit(
     checkpoint: Path | None = None,
 ) -> TrainResult:
     """Train `model` in place and leave it holding its best validation epoch's weights
-    (highest accuracy; ties go to the lower validation loss).
+    (highest accuracy; ties go to the lower validation loss), or its last epoch's when the
+    validation split is too small to rank epochs (TINY_VAL rows). Epochs of a step or two are
+    validated (and checkpointed) in groups of about EVAL_STEPS steps.
 
     With a teacher the loss is the recipe's. Un-augmented, the teacher's logits are computed
     once (`cache_teacher`; on disk across runs with `logit_cache`); augmented, the teacher runs
     online on the very tensor the student sees. `x_transfer` rows, and every row when y_train
     is None, learn from the teacher alone. `hint_loss(x_batch)` (distill/hints.py) adds a
     feature-matching term whose adapters learn with the model. `on_epoch(epoch, val_acc)` may
-    raise to stop training. `checkpoint` is saved every epoch and resumed from when it exists.
+    raise to stop training. `checkpoint` is saved at each validation and resumed from when it
+    exists.
     """
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
@@ -363,18 +383,28 @@ def fit(
     done, history, best = loop.restore(checkpoint, views) if checkpoint else (0, [], Best())
     stopped = cfg.patience is not None and done and done - best.epoch >= cfg.patience
     last = done if stopped else epochs  # a killed run may have stopped early already
-    start = time.perf_counter()
+    keep_last = len(y_val) < TINY_VAL  # too few rows to rank epochs: the schedule's end ships
+    start, ran = time.perf_counter(), done
+    beat = Heartbeat(
+        label, epochs * loop.steps_per_epoch, epochs, done * loop.steps_per_epoch,
+        enabled=None if rank == 0 else False,  # None: on when stderr is not a terminal
+    )  # fmt: skip
     with progress_bar(rank) as progress:
         task = start_task(progress, label, views, done, epochs)
         for epoch in range(done + 1, last + 1):
             model.train()
             order = loop.order(len(x), device)
-            loss = train_epoch(loop, x, y, order, views, teacher, cfg, hint_loss)
+            loss = train_epoch(loop, x, y, order, views, teacher, cfg, hint_loss, beat)
+            ran = epoch
+            if epoch % loop.eval_every and epoch != last:
+                progress.update(task, advance=1)
+                continue
             val_acc, val_loss = validate(model, x_val, y_val, device)
+            beat.validated(epoch, val_acc)
             history.append(
                 {"epoch": epoch, "loss": loss, "val_accuracy": val_acc, "val_loss": val_loss}
             )
-            if best.improves(val_acc, val_loss):
+            if keep_last or best.improves(val_acc, val_loss):
                 state = copy.deepcopy(model.state_dict()) if rank == 0 else None
                 best = Best(val_acc, val_loss, epoch, state)
             status = f"loss {loss:.4f}  val {val_acc:.4f}  best {best.accuracy:.4f}"
@@ -389,6 +419,7 @@ def fit(
                     f"accuracy (or loss at equal accuracy) in {cfg.patience} epochs"
                 )
                 break
+    beat.finish()
     if best.state is not None:
         model.load_state_dict(best.state)
     if ddp.world_size() > 1:
@@ -400,6 +431,6 @@ def fit(
         time.perf_counter() - start,
         history,
         epochs=epochs,
-        steps=len(history) * loop.steps_per_epoch,
+        steps=ran * loop.steps_per_epoch,
         teacher_view_accuracy=views.view_accuracy,
     )

@@ -9,6 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 
 from edgekd.atomic import write_text_atomic
@@ -91,6 +92,8 @@ def _final_run(ctx: SearchContext, summary: dict, choice: dict, console: Console
             report = compress(cfg, console=console).report
         else:
             console.print(f"final: {final_dir} already holds this configuration; reusing it")
+        # The final run's config.yaml: the same settings, with its training plan as comments.
+        write_text_atomic(ctx.out / "best.yaml", (final_dir / "config.yaml").read_text())
         final = next(a for a in report["artifacts"] if a["name"] == report["final"])
         summary["final"] = {
             "run_dir": str(final_dir),
@@ -111,7 +114,10 @@ def _final_run(ctx: SearchContext, summary: dict, choice: dict, console: Console
 def _finished_final(final_dir: Path, config_text: str) -> dict | None:
     try:
         manifest = json.loads((final_dir / "manifest.json").read_text())
-        same = (final_dir / "config.yaml").read_text() == config_text
+        # Settings compared, not text: config.yaml ends with the run's plan, as comments.
+        same = yaml.safe_load((final_dir / "config.yaml").read_text()) == yaml.safe_load(
+            config_text
+        )
         if manifest.get("status") == "done" and same:
             return json.loads((final_dir / "report.json").read_text())
     except (OSError, ValueError):

@@ -74,6 +74,7 @@ def trial_config(
     base: CompressConfig, params: dict, settings: SearchSettings, teacher: Path, out: Path
 ) -> CompressConfig:
     scale = settings.epochs / (base.distill.epochs or settings.epochs)  # None: the recipe's budget
+    prune = base.prune.epochs  # None: the trial's plan bounds it by the screening epochs
     return resolve_values(
         base.model_dump(),
         **params,
@@ -83,7 +84,8 @@ def trial_config(
         teacher_output="auto",
         trust_pickle=False,
         epochs=settings.epochs,
-        prune_epochs=max(1, round(base.prune.epochs * scale)) if base.prune.epochs else 0,
+        prune_epochs=prune and max(1, round(prune * scale)),
+        time_budget=None,  # a trial trains its screening epochs; the search has --timeout
         latency_runs=settings.latency_runs,
         baseline=False,
         ort=False,

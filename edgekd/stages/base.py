@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from edgekd import distributed as ddp
 from edgekd.config import field_refs, ref_values
+from edgekd.heartbeat import counting_steps
 from edgekd.manifest import config_hash
 from edgekd.stages.resume import CHECKPOINTS
 
@@ -89,8 +90,10 @@ def stage(
                 ctx.manifest.drop_carried()
             inputs = [*config_files(values), *_needed_files([*needs, *kwargs.values()])]
             with ctx.manifest.stage(name, fields=values, inputs=inputs) as record:
-                result = fn(ctx, *needs, **kwargs)
+                with counting_steps() as steps:
+                    result = fn(ctx, *needs, **kwargs)
                 record.outputs(*result.files())
+                record.steps = steps[0] if name in ctx.plan.stages else None
             return result
 
         run.stage_name = name  # type: ignore[attr-defined]
@@ -103,6 +106,7 @@ def stage(
 # Config dependencies most stages share, named once: the data as loaded, and the training loop.
 DATA = field_refs("data", "run.seed")
 TRAIN = field_refs(
+    "run.time_budget",  # the plan (edgekd/plan.py) scales epochs to it
     "run.device", "distill.lr", "distill.batch_size", "distill.recipe", "distill.augment",
     "distill.schedule", "distill.patience",
 )  # fmt: skip

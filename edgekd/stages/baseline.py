@@ -51,8 +51,8 @@ def run(ctx: RunContext, initial: nn.Module) -> BaselineResult:
         data.y_train,
         data.x_val,
         data.y_val,
-        ctx.train_config(ctx.cfg.distill.epochs),
+        ctx.train_config(ctx.epochs("baseline")),
     )
     path, parity = export_checked(model, data.x_test, ctx.run_dir / "student-baseline.onnx")
     plain = train_plain_baseline(copy.deepcopy(initial), data, ctx.train_config(None))
-    return BaselineResult(train, path, parity, ctx.cfg.distill.epochs, plain)
+    return BaselineResult(train, path, parity, ctx.epochs("baseline"), plain)

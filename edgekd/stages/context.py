@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.distill.trainer import TrainConfig
 from edgekd.manifest import Manifest, clear_earlier_run
+from edgekd.plan import TrainingPlan
 from edgekd.signals import terminate_as_interrupt
 from edgekd.stages.adapters import measure_threads, train_config
 from edgekd.stages.inputs import RunInputs
@@ -44,6 +45,12 @@ class RunContext:
     on_epoch: Callable[[int, float], None] | None = None  # after each distillation epoch
     main: bool = True  # torchrun: ranks other than 0 train only (into a scratch directory)
     resume: Resume | None = None  # --resume: the interrupted run's finished stages
+    plan: TrainingPlan = field(default_factory=lambda: TrainingPlan({}))  # epochs per stage
+
+    def epochs(self, stage: str) -> int | None:
+        """The plan's epochs for `stage` (None: the stage is not in the plan)."""
+        planned = self.plan.stages.get(stage)
+        return planned.epochs if planned else None
 
     def with_cfg(self, **update: Any) -> RunContext:
         """The context with config fields replaced by flat name (e.g. the T kd-search found)."""
@@ -72,7 +79,7 @@ def run_directory(
     def context(run_dir: Path, manifest: Manifest, resume: Resume | None = None) -> RunContext:
         return RunContext(
             cfg, cfg, run_dir, manifest, console, inputs.budget, inputs.data, inputs.transfer,
-            on_epoch, main=ddp.is_main(), resume=resume,
+            on_epoch, main=ddp.is_main(), resume=resume, plan=inputs.plan,
         )  # fmt: skip
 
     if not ddp.is_main():

@@ -55,7 +55,7 @@ def _train(ctx: RunContext, student: nn.Module, teacher: TeacherResult, hints: A
             data.y_train,
             data.x_val,
             data.y_val,
-            ctx.train_config(cfg.distill.epochs),
+            ctx.train_config(ctx.epochs("distill")),
             teacher=teacher.teacher,
             x_transfer=ctx.transfer,
             hint_loss=hints,

@@ -17,8 +17,10 @@ from edgekd.data import DataBundle
 from edgekd.data.transfer import load_transfer
 from edgekd.distill.augment import resolve_augment
 from edgekd.objects import GivenInputs
-from edgekd.stages.adapters import budget_of, data_of, with_recipes
+from edgekd.plan import TrainingPlan
+from edgekd.stages.adapters import budget_of, data_of, train_config, with_recipes
 from edgekd.stages.models import Models, build_models
+from edgekd.stages.planning import training_plan
 
 
 @dataclass
@@ -59,6 +61,7 @@ class RunInputs:
     transfer: np.ndarray | None
     models: Models
     config_text: str  # config.yaml: `cfg`, plus a record of any in-memory objects
+    plan: TrainingPlan  # epochs and steps per trained stage, printed before training
 
 
 def load_inputs(given: GivenInputs, console: Console) -> RunInputs:
@@ -76,5 +79,9 @@ def load_inputs(given: GivenInputs, console: Console) -> RunInputs:
     chosen = {k: read.cfg.flat(k) for k in ("teacher", "student") if k not in given.objects}
     models = build_models(loading.with_flat(**chosen), data)
     print_notes([*given.notices, *read.notes], console)
+    plan = training_plan(read.cfg, data, transfer, models, train_config(read.cfg, None))
+    if ddp.is_main():
+        console.print("\n".join(plan.lines()), soft_wrap=True, highlight=False)
     given = replace(given, cfg=read.cfg)
-    return RunInputs(read.cfg, read.budget, data, transfer, models, given.config_yaml(data))
+    text = given.config_yaml(data) + "".join(f"# {line}\n" for line in plan.lines())
+    return RunInputs(read.cfg, read.budget, data, transfer, models, text, plan)

@@ -50,6 +50,7 @@ def run(ctx: RunContext, initial: nn.Module, teacher: TeacherResult) -> KDSearch
         temperature=ctx.cfg.distill.temperature,
         alpha=ctx.cfg.distill.alpha,
         x_transfer=ctx.transfer,
+        epochs=ctx.epochs("kd-search"),
     )
     if hasattr(teacher.teacher, "temperature"):  # an ensemble tempers its members inside
         teacher.teacher.temperature = found.temperature

@@ -20,7 +20,8 @@ from edgekd.stages.distill import DistillResult
 from edgekd.stages.teacher import TeacherResult
 
 FIELDS = (
-    *DATA, *TRAIN, "distill.temperature", "distill.alpha", "distill.transfer", "prune"
+    *DATA, *TRAIN, "distill.temperature", "distill.alpha", "distill.transfer", "prune",
+    "distill.epochs",  # the plan's prune fine-tune: half the distillation's epochs by default
 )  # fmt: skip
 
 
@@ -53,12 +54,13 @@ class PruneStageResult(StageResult):
 def run(ctx: RunContext, student: DistillResult, teacher: TeacherResult) -> PruneStageResult:
     cfg, data = ctx.cfg, ctx.data
     model = copy.deepcopy(student.model)
+    epochs = ctx.epochs("prune") or 0
     result = prune_with_kd(
         model,
         data,
         prune_spec(cfg),
-        ctx.train_config(cfg.prune.epochs),
-        epochs=cfg.prune.epochs,
+        ctx.train_config(epochs),
+        epochs=epochs,
         teacher=teacher.teacher,
         x_transfer=ctx.transfer,
     )

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from edgekd.distill.baseline import report_section
 from edgekd.distill.recipe import recipe_summary
+from edgekd.plan import plan_vs_actual
 from edgekd.report import build_report, print_summary, write_reports
 from edgekd.stages.base import StageResult, stage
 from edgekd.stages.baseline import BaselineResult
@@ -93,12 +94,11 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
             data=cfg.data.source,
             search=c.kd_search.search.to_dict() if c.kd_search else None,
             baseline_training=c.baseline.training() if c.baseline else None,
-            recipe=recipe_summary(
-                ctx.train_config(cfg.distill.epochs), c.distill.train, c.teacher.check
-            ),
+            recipe=recipe_summary(cfg.distill, c.distill.train, c.teacher.check),
         ),
         notes=_notes(ctx, c),
         stages=ctx.manifest.stage_times(),  # the stages before this one, with their wall times
+        plan=plan_vs_actual(ctx.plan, ctx.manifest.stage_times(), c.teacher.cv_steps),
         resumed=ctx.resume.resumed if ctx.resume else [],  # the stages --resume skipped
     )
     paths = write_reports(ctx.run_dir, report)

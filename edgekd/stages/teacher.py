@@ -16,12 +16,22 @@ from rich.console import Console
 from edgekd.atomic import write_text_atomic
 from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
-from edgekd.distill.recipe import check_teacher
+from edgekd.distill.recipe import check_teacher, cleared_by_validation
+from edgekd.distill.teacher_cv import cross_validate
+from edgekd.heartbeat import counting_steps
 from edgekd.measure import Artifact
+from edgekd.plan import teacher_epochs
 from edgekd.stages.adapters import train_config
 from edgekd.stages.base import DATA, TRAIN, StageResult, checkpoint_path, stage
 from edgekd.stages.context import RunContext
-from edgekd.teachers import NO_GRAPH, TeacherInfo, member_checkpoints, train_and_measure
+from edgekd.teachers import (
+    NO_GRAPH,
+    TeacherInfo,
+    member_checkpoints,
+    teacher_training,
+    train_and_measure,
+    untrained_copy,
+)
 
 # "student": the student is built first, so its random draws precede the teacher's.
 FIELDS = (*DATA, *TRAIN, "student", "teacher", "distill.temperature")
@@ -34,6 +44,7 @@ class TeacherResult(StageResult):
     path: Path | None  # None: a plain Python callable teacher has no graph to write
     parity: Any  # export parity (dict) of a torch teacher, or None
     check: Any = None  # distill.recipe.check_teacher's verdict (weak teachers stop the run)
+    cv_steps: int = 0  # steps the check's cross-validation took (0: the split cleared it)
 
     def files(self) -> list[Path]:
         return [self.path] if self.path else []
@@ -56,19 +67,37 @@ def train_and_export(
     path: Path,
     console: Console,
     checkpoint: Path | None = None,
+    epochs: int | None = None,
 ) -> TeacherResult:
     """Train (when it is a recipe) and export `teacher` to `path`: the stage's work, also used
-    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `train_and_measure`."""
-    train = train_config(cfg, cfg.teacher.epochs)
+    by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `train_and_measure`;
+    `epochs`: the run's plan (None: --teacher-epochs, else planned by data size)."""
+    train = train_config(cfg, _epochs(cfg, data, epochs))
     info = train_and_measure(teacher, data, train, console, checkpoint)
     teacher_path, parity = teacher.export(path, data)
     return TeacherResult(teacher, info, teacher_path, parity)
 
 
-def _checked(ctx: RunContext, result: TeacherResult) -> TeacherResult:
-    result.check = check_teacher(
-        result.info.val_accuracy, ctx.data, ctx.cfg.teacher.allow_weak_teacher, ctx.console
+def _epochs(cfg: CompressConfig, data: DataBundle, planned: int | None) -> int:
+    return (
+        planned or cfg.teacher.epochs or teacher_epochs(len(data.y_train), cfg.distill.batch_size)
     )
+
+
+def _checked(ctx: RunContext, result: TeacherResult, untrained: Any) -> TeacherResult:
+    """The weak-teacher check; on a validation split too small to clear the teacher, with its
+    recipe cross-validated (edgekd/distill/teacher_cv.py; its steps counted apart)."""
+    cv = None
+    val, data = result.info.val_accuracy, ctx.data
+    if untrained is not None and not cleared_by_validation(val, data):
+        train = teacher_training(
+            train_config(ctx.cfg, _epochs(ctx.cfg, data, ctx.epochs("teacher")))
+        )
+        with counting_steps() as steps:
+            cv = cross_validate(untrained, data, train)
+        result.cv_steps = steps[0]
+    allow = ctx.cfg.teacher.allow_weak_teacher
+    result.check = check_teacher(val, data, allow, ctx.console, cv)
     return result
 
 
@@ -82,17 +111,21 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
     if not all(p.exists() for p in member_checkpoints(teacher, checkpoint) if p is not None):
         return None
     parity = json.loads(checkpoint.with_suffix(".json").read_text())
-    train = train_config(ctx.cfg, ctx.cfg.teacher.epochs)
+    untrained = untrained_copy(teacher)
+    train = train_config(ctx.cfg, _epochs(ctx.cfg, ctx.data, ctx.epochs("teacher")))
     info = train_and_measure(teacher, ctx.data, train, ctx.console, checkpoint)
     path = ctx.run_dir / "teacher.onnx" if parity.get("source") != NO_GRAPH else None
-    return _checked(ctx, TeacherResult(teacher, info, path, parity))
+    return _checked(ctx, TeacherResult(teacher, info, path, parity), untrained)
 
 
 @stage("teacher", FIELDS, restore)
 def run(ctx: RunContext, teacher: Any) -> TeacherResult:
     checkpoint = checkpoint_path(ctx, "teacher")
     path = ctx.run_dir / "teacher.onnx"
-    result = train_and_export(ctx.cfg, teacher, ctx.data, path, ctx.console, checkpoint)
+    untrained = untrained_copy(teacher)
+    result = train_and_export(
+        ctx.cfg, teacher, ctx.data, path, ctx.console, checkpoint, ctx.epochs("teacher")
+    )
     if checkpoint is not None:  # what `restore` needs besides the checkpoints
         write_text_atomic(checkpoint.with_suffix(".json"), json.dumps(result.parity, default=str))
-    return _checked(ctx, result)
+    return _checked(ctx, result, untrained)

@@ -12,7 +12,14 @@ from edgekd.teachers.kinds import NO_GRAPH, Teacher, TorchTeacher, to_logits
 from edgekd.teachers.load import load_teacher
 from edgekd.teachers.objects import CallableTeacher
 from edgekd.teachers.onnx_teacher import OnnxTeacher
-from edgekd.teachers.train import TeacherInfo, build_teacher, member_checkpoints, train_and_measure
+from edgekd.teachers.train import (
+    TeacherInfo,
+    build_teacher,
+    member_checkpoints,
+    teacher_training,
+    train_and_measure,
+    untrained_copy,
+)
 
 __all__ = [
     "NO_GRAPH",
@@ -25,6 +32,8 @@ __all__ = [
     "build_teacher",
     "load_teacher",
     "member_checkpoints",
+    "teacher_training",
     "to_logits",
     "train_and_measure",
+    "untrained_copy",
 ]

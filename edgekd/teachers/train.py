@@ -7,6 +7,7 @@ front) while training happens inside the run's teacher stage.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,6 +53,21 @@ def member_checkpoints(teacher: Teacher, checkpoint: Path | None) -> list[Path |
     return [path if m.needs_training else None for path, m in zip(paths, members, strict=True)]
 
 
+def teacher_training(train: TrainConfig) -> TrainConfig:
+    """A teacher trains as edgekd always trained it (hard labels, one-cycle, no augmentation):
+    the student's recipe is about distilling, not about the teacher."""
+    return replace(train, recipe="hinton", augment="none", schedule="onecycle")
+
+
+def untrained_copy(teacher: Teacher) -> torch.nn.Module | None:
+    """A copy of a single built-in teacher before it trains, for the cross-validation of its
+    recipe (None: a given teacher, or an ensemble, is judged on the validation split)."""
+    members = teacher.members
+    if len(members) == 1 and members[0].needs_training:
+        return copy.deepcopy(members[0].module)
+    return None
+
+
 def train_and_measure(
     teacher: Teacher,
     data: DataBundle,
@@ -61,10 +77,9 @@ def train_and_measure(
 ) -> TeacherInfo:
     """Train recipe members on the spot (saying so), then measure every member's accuracy.
 
-    A teacher trains as edgekd always trained it (hard labels, one-cycle, no augmentation):
-    the student's recipe is about distilling, not about the teacher. `checkpoint`: training
-    checkpoints every epoch there (one file per trained member), continuing from them."""
-    train = replace(train, recipe="hinton", augment="none", schedule="onecycle")
+    Members train as `teacher_training` says. `checkpoint`: training checkpoints every epoch
+    there (one file per trained member), continuing from them."""
+    train = teacher_training(train)
     rows = []
     checkpoints = member_checkpoints(teacher, checkpoint)
     for i, member in enumerate(teacher.members):

@@ -1,0 +1,54 @@
+"""The run's training plan (edgekd/plan.py) from its config, data and models: which stages
+train, on how many rows, and with `--time-budget` how fast (a short probe). Made while the
+inputs load, before the run directory exists, and printed before any training."""
+
+from __future__ import annotations
+
+from edgekd.config import CompressConfig
+from edgekd.data import DataBundle
+from edgekd.distill.kd_search import AUTO, grid
+from edgekd.distill.teacher_cv import folds_for
+from edgekd.distill.trainer import TrainConfig
+from edgekd.plan import PlanInputs, TrainingPlan, fit_time, make_plan, parse_duration
+from edgekd.teachers import teacher_training
+
+
+def plan_inputs(cfg: CompressConfig, data: DataBundle, transfer, models) -> PlanInputs:
+    """The numbers the plan is derived from. Only a single built-in teacher is cross-validated
+    by the weak-teacher check (edgekd/distill/teacher_cv.py)."""
+    members = models.teacher.members
+    trained = sum(m.needs_training for m in members)
+    folds = folds_for(data, cfg.run.seed) if trained == len(members) == 1 else []
+    kd = cfg.distill
+    searched = AUTO in (kd.temperature, kd.alpha)
+    return PlanInputs(
+        rows=len(data.y_train) + (0 if transfer is None else len(transfer)),
+        labelled_rows=len(data.y_train),
+        batch_size=kd.batch_size,
+        recipe=kd.recipe,
+        epochs=kd.epochs,
+        teacher_epochs=cfg.teacher.epochs,
+        prune_epochs=cfg.prune.epochs,
+        teacher_runs=trained,
+        fold_rows=[len(rows) for rows, _ in folds],
+        search_points=len(grid(kd.temperature, kd.alpha)) if searched else 0,
+        prune_steps=cfg.prune.steps if cfg.prune.ratio > 0 else 0,
+        baseline=cfg.run.baseline,
+        plain_baseline=cfg.run.baseline
+        and not (kd.augment == "none" and kd.schedule == "onecycle"),
+    )
+
+
+def training_plan(
+    cfg: CompressConfig, data: DataBundle, transfer, models, train: TrainConfig
+) -> TrainingPlan:
+    """The plan by data size; scaled to `cfg.run.time_budget` from a timed probe (of steps as
+    `train` says) when one is set."""
+    inputs = plan_inputs(cfg, data, transfer, models)
+    plan = make_plan(inputs)
+    if cfg.run.time_budget is None:
+        return plan
+    from edgekd.distill.probe import probe
+
+    rates = probe(models, data, train, teacher_training(train))
+    return fit_time(plan, rates, parse_duration(cfg.run.time_budget))
