@@ -95,7 +95,7 @@ def one_model(data, arch: str, width: float, *, epochs: int, runs: int, work: Pa
         val_x=data.x_val,
         val_y=data.y_val,
         mode="auto",
-        max_accuracy_drop=MAX_DROP_POINTS / 100,
+        max_accuracy_drop=MAX_DROP_POINTS,  # points, as everywhere
         threads=1,
     )
     paths = {
