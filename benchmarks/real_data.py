@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -78,11 +79,15 @@ def measured_edgekd() -> dict:
     }
 
 
-def run_compress(args: list[str], root: str, log: Path, timeout: float) -> tuple[int | None, float]:
-    """(exit code or None on timeout, wall seconds) of `edgekd compress ARGS`, importing the
-    edgekd in `root`; output goes to `log`. A timed-out run is killed with its process group."""
+def run_compress(
+    args: list[str], root: str, log: Path, timeout: float
+) -> tuple[int | None, float, float]:
+    """(exit code or None on timeout, wall seconds, CPU seconds) of `edgekd compress ARGS`,
+    importing the edgekd in `root`; output goes to `log`. A timed-out run is killed with its
+    process group. CPU seconds (user + system of the run) are what load on a shared host does
+    not inflate: on a quiet 2-core host a run's wall time is about CPU / 2 at the least."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "edgekd", "compress", *args],
@@ -98,7 +103,12 @@ def run_compress(args: list[str], root: str, log: Path, timeout: float) -> tuple
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             code = None
-    return code, time.perf_counter() - start
+    return code, time.perf_counter() - start, _children_cpu() - cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def error_line(log: Path) -> str | None:
@@ -156,11 +166,12 @@ def run_set(name: str, work: Path, flags: list[str], *, timeout: float, root: st
     row = {"data": name, **write_npz(name, data), "reference": reference(name)}
     args = ["--data", str(data), "--out", str(out), *flags]
     load_before = os.getloadavg()[0]
-    code, wall = run_compress(args, root, log, timeout)
+    code, wall, cpu = run_compress(args, root, log, timeout)
     row.update(
         exit_code=code,
         timed_out=code is None,
         wall_s=round(wall, 1),
+        cpu_s=round(cpu, 1),
         load_1min=[round(load_before, 2), round(os.getloadavg()[0], 2)],
         message=None if code == 0 else error_line(log),
     )
@@ -228,8 +239,8 @@ def render(result: dict) -> str:
         "",
         "| data | train / test | shape | InceptionTime | HC2 | teacher | student | shipped "
         "(file) | shipped acc | vs InceptionTime | size KB | p50 ms | KD - plain scratch "
-        "| KD - same recipe | exit | wall s | w/o baselines s |",
-        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| KD - same recipe | exit | wall s | CPU s | w/o baselines s |",
+        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -240,7 +251,8 @@ def render(result: dict) -> str:
             f"| {_versus(r, 'InceptionTime')} "
             f"| {r.get('final_size_kb', '-')} | {r.get('final_p50_ms', '-')} "
             f"| {_gain(r.get('gain_plain'))} | {_gain(r.get('gain_same_recipe'))} "
-            f"| {_outcome(r)} | {r['wall_s']:.0f} | {r.get('default_run_s', '-')} |"
+            f"| {_outcome(r)} | {r['wall_s']:.0f} | {r.get('cpu_s', '-')} "
+            f"| {r.get('default_run_s', '-')} |"
         )
     lines += ["", *_notes(result)]
     return "\n".join(lines) + "\n"
@@ -299,7 +311,9 @@ def _notes(result: dict) -> list[str]:
         "without augmentation (one-cycle); *KD - same recipe*: minus the student trained "
         "alone with the same augmentation and schedule. *w/o baselines*: wall time minus the "
         "report's `baseline` stage (both baselines trained, exported and measured), what the "
-        "run takes without `--baseline`. "
+        "run takes without `--baseline`. *CPU s*: user + system seconds of the run, which "
+        "load from other jobs does not inflate (2 torch threads: a quiet host needs at least "
+        "CPU / 2 of wall time). "
         "InceptionTime and HC2: column 0 (the default split) of "
         "`aeon/testing/example_results_files/classification/accuracy/<model>_accuracy.csv` "
         "(aeon has none for BasicMotions, a multivariate set; MNIST-5k and FSDD have no "
