@@ -43,6 +43,8 @@ TRAINING_SHARE = 0.75
 TINY_VAL = 20
 CV_FOLDS = 3  # each fold trains the teacher again: 3 keeps the check under the teacher x 3
 CV_STAGE = "teacher-cv"  # the weak-teacher check's folds, inside the teacher stage
+PLAIN_STAGE = "plain-scratch"  # the plain-scratch student, inside the baseline stage
+INSIDE = {CV_STAGE: "teacher", PLAIN_STAGE: "baseline"}  # planned apart, run inside a stage
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
@@ -89,19 +91,17 @@ def teacher_epochs(n_train: int, batch_size: int) -> int:
 @dataclass
 class StagePlan:
     """One trained stage: `runs` trainings (teacher members and folds, grid points, prune
-    steps) of `epochs` epochs each, `epoch_steps` steps an epoch over all runs, plus `extra`
-    steps of a run with its own fixed epochs (the plain-scratch baseline)."""
+    steps) of `epochs` epochs each, `epoch_steps` steps an epoch over all runs."""
 
     epochs: int
     epoch_steps: int
     runs: int = 1
     source: str = "recipe"  # the flag that fixed it, "recipe" (by data size) or "time budget"
-    extra: int = 0
     seconds: float | None = None  # estimated from the probe (--time-budget only)
 
     @property
     def steps(self) -> int:
-        return self.epochs * self.epoch_steps + self.extra
+        return self.epochs * self.epoch_steps
 
     @property
     def fixed(self) -> bool:
@@ -127,7 +127,7 @@ class PlanInputs:
     search_points: int = 0  # T/alpha grid points (0: no search)
     prune_steps: int = 0  # prune steps (0: no pruning)
     baseline: bool = False
-    plain_baseline: bool = False  # the plain-scratch baseline (hinton recipe) trains too
+    plain_baseline: bool = False  # the plain-scratch student (hinton recipe) trains too
 
 
 @dataclass
@@ -159,8 +159,9 @@ class TrainingPlan:
             runs = f" x {s.runs}" if s.runs > 1 else ""
             est = f", ~{s.seconds:.0f} s" if s.seconds is not None else ""
             when = ", only if the validation split cannot clear the teacher" * (name == CV_STAGE)
+            when += ", inside the baseline stage" * (name == PLAIN_STAGE)
             out.append(
-                f"  {name:<10} {s.epochs:>5} epochs{runs} = {s.steps:>6} steps{est} "
+                f"  {name:<13} {s.epochs:>5} epochs{runs} = {s.steps:>6} steps{est} "
                 f"({s.source}{when})"
             )
         return out
@@ -194,9 +195,9 @@ def make_plan(p: PlanInputs) -> TrainingPlan:
         stages["prune"] = _stage(epochs, [p.rows] * p.prune_steps, bs, source)
     if p.baseline:
         stages["baseline"] = _stage(distill, [p.labelled_rows], bs, source)
-        if p.plain_baseline:
-            stages["baseline"].extra = HINTON_EPOCHS * steps_per_epoch(p.labelled_rows, bs)
-            stages["baseline"].runs += 1
+        if p.plain_baseline:  # the historic 60 epochs, or the user's --epochs: the same budget
+            plain = p.epochs or HINTON_EPOCHS
+            stages[PLAIN_STAGE] = _stage(plain, [p.labelled_rows], bs, source)
     return TrainingPlan(stages, rows=p.rows, batch_size=bs)
 
 
@@ -224,13 +225,20 @@ def fit_time(plan: TrainingPlan, seconds_per_step: dict[str, float], budget: flo
     return TrainingPlan(stages, budget, plan.rows, plan.batch_size)
 
 
-def plan_vs_actual(plan: TrainingPlan, stage_times: list[dict], cv_steps: int = 0) -> dict:
+def plan_vs_actual(
+    plan: TrainingPlan, stage_times: list[dict], inner_steps: dict[str, int] | None = None
+) -> dict:
     """report.json's `plan`: each stage's planned epochs, steps and seconds beside the steps it
-    took and its wall seconds (manifest.json; the teacher's include its cross-validation)."""
+    took and its wall seconds (manifest.json). A part planned apart but run inside another
+    stage (INSIDE) has its steps from `inner_steps` and no seconds of its own: its host's
+    seconds include it, its host's steps do not."""
     out = plan.to_dict()
     ran = {s["stage"]: s for s in stage_times}
     for name, planned in out["stages"].items():
-        done = ran.get("teacher" if name == CV_STAGE else name, {})
-        planned["actual_steps"] = cv_steps if name == CV_STAGE else done.get("steps")
-        planned["actual_seconds"] = None if name == CV_STAGE else done.get("seconds")
+        if name in INSIDE:
+            planned["actual_steps"] = (inner_steps or {}).get(name, 0)
+            planned["actual_seconds"] = None
+        else:
+            planned["actual_steps"] = ran.get(name, {}).get("steps")
+            planned["actual_seconds"] = ran.get(name, {}).get("seconds")
     return out

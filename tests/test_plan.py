@@ -50,6 +50,38 @@ def test_a_time_budget_scales_the_free_stages_and_keeps_the_given_ones():
     assert roomy.epochs("distill") == full.epochs("distill")  # never scaled up
 
 
+def test_the_plain_scratch_student_is_planned_its_epochs_and_scaled_by_a_time_budget():
+    inputs = PlanInputs(rows=640, labelled_rows=640, batch_size=64, recipe="function-matching",
+                        baseline=True, plain_baseline=True)  # fmt: skip
+    full = make_plan(inputs)
+    assert full.epochs(plan.PLAIN_STAGE) == plan.HINTON_EPOCHS  # the historic recipe
+    given = make_plan(PlanInputs(**{**inputs.__dict__, "epochs": 3}))
+    assert given.epochs(plan.PLAIN_STAGE) == 3  # --epochs: the same budget as the student
+    rates = dict.fromkeys(full.stages, 0.05)
+    fitted = fit_time(full, rates, budget=30)
+    assert fitted.epochs(plan.PLAIN_STAGE) < plan.HINTON_EPOCHS
+    assert fitted.stages[plan.PLAIN_STAGE].source == "time budget"
+    assert sum(s.seconds for s in fitted.stages.values()) <= 30 * plan.TRAINING_SHARE
+
+
+def test_a_teacher_cut_by_the_time_budget_is_refused_naming_the_budget():
+    from types import SimpleNamespace
+
+    from edgekd.config import CompressConfig
+    from edgekd.stages.teacher import _advice
+
+    cut = make_plan(PlanInputs(rows=45, labelled_rows=45, batch_size=64,
+                               recipe="function-matching", teacher_runs=1))  # fmt: skip
+    cut.stages["teacher"].epochs, cut.stages["teacher"].source = 7, "time budget"
+    cfg = CompressConfig().with_flat(time_budget="2m")
+    data = SimpleNamespace(y_train=np.zeros(45))
+    line = _advice(SimpleNamespace(cfg=cfg, data=data, plan=cut))
+    assert "--time-budget 2m" in line and f"7 of its {plan.TEACHER_STEPS} epochs" in line
+    kept = make_plan(PlanInputs(rows=45, labelled_rows=45, batch_size=64,
+                                recipe="function-matching", teacher_runs=1))  # fmt: skip
+    assert "--teacher-epochs" in _advice(SimpleNamespace(cfg=cfg, data=data, plan=kept))
+
+
 @pytest.fixture(scope="module")
 def planned_run(tmp_path_factory):
     """Every trained stage at tiny sizes, stderr a log (not a terminal), a line per step; a
@@ -74,10 +106,11 @@ def test_the_printed_plan_is_what_ran_and_epochs_bound_the_prune_fine_tune(plann
     report = json.loads((run_dir / "report.json").read_text())
     stages = report["plan"]["stages"]
     assert {"teacher", "kd-search", "distill", "prune", "baseline"} <= set(stages)
+    assert plan.PLAIN_STAGE in stages  # the plain-scratch student, --epochs 2 like the rest
     for name, s in stages.items():
         ran = (s["steps"], 0) if name == plan.CV_STAGE else (s["steps"],)  # CV: only if needed
         assert s["actual_steps"] in ran, name
-        assert f"{name:<10} {s['epochs']:>5} epochs" in result.stderr  # printed before training
+        assert f"{name:<13} {s['epochs']:>5} epochs" in result.stderr  # printed before training
     assert stages["prune"]["epochs"] <= 2  # --epochs 2, no --prune-epochs: at most 2
     assert all(s["seconds"] > 0 for s in stages.values())  # estimated by the probe
     assert report["plan"]["time_budget_s"] == 3600

@@ -67,4 +67,5 @@ def probe(models, data, student_cfg: TrainConfig, teacher_cfg: TrainConfig) -> d
         "distill": student,
         "prune": student,
         "baseline": scratch,
+        "plain-scratch": scratch,  # no augmentation: at most as slow as the baseline's steps
     }

@@ -214,11 +214,13 @@ def check_teacher(
     allow_weak: bool = False,
     console=None,
     cv: CrossValidated | None = None,
+    advice: str = "train it longer (--teacher-epochs)",
 ) -> dict:
     """Stop before distilling from a teacher that cannot teach: near chance, or below a
     linear classifier on the same data (a student alone reaches at least that). One clear
     line, EdgeKDError (exit 2); `allow_weak` turns the stop into a printed warning. Returns
-    the figures for the report.
+    the figures for the report. `advice`: how to get a better teacher from this run (a time
+    budget that cut the teacher's training names the budget).
 
     The margins are two standard errors of an accuracy measured on n rows, so they account
     for the sample size. On small data (`cv`) the teacher is judged by its recipe's
@@ -258,8 +260,8 @@ def check_teacher(
         return result
     line = (
         f"the teacher scores {score:.3f} {where}, {problem}: a student "
-        "would learn its mistakes; train it longer (--teacher-epochs) or pass a better "
-        "teacher, or --allow-weak-teacher to distill anyway"
+        f"would learn its mistakes; {advice} or pass a better teacher, or "
+        "--allow-weak-teacher to distill anyway"
     )
     if not allow_weak:
         raise EdgeKDError(line)

@@ -14,7 +14,9 @@ from torch import nn
 from edgekd.distill.baseline import baseline_summary, train_baseline, train_plain_baseline
 from edgekd.distill.trainer import TrainResult
 from edgekd.export import export_checked
+from edgekd.heartbeat import counting_steps
 from edgekd.measure import Artifact
+from edgekd.plan import PLAIN_STAGE
 from edgekd.stages.base import DATA, TRAIN, StageResult, stage
 from edgekd.stages.context import RunContext
 
@@ -28,6 +30,7 @@ class BaselineResult(StageResult):
     parity: Any
     epochs: int | None
     plain: dict | None = None  # the plain-scratch student (no recipe), when the recipe differs
+    plain_steps: int = 0  # its optimiser steps (planned apart: edgekd/plan.py PLAIN_STAGE)
 
     def files(self) -> list[Path]:
         return [self.path]
@@ -54,5 +57,8 @@ def run(ctx: RunContext, initial: nn.Module) -> BaselineResult:
         ctx.train_config(ctx.epochs("baseline")),
     )
     path, parity = export_checked(model, data.x_test, ctx.run_dir / "student-baseline.onnx")
-    plain = train_plain_baseline(copy.deepcopy(initial), data, ctx.train_config(None))
-    return BaselineResult(train, path, parity, ctx.epochs("baseline"), plain)
+    with counting_steps() as plain_steps:
+        plain = train_plain_baseline(
+            copy.deepcopy(initial), data, ctx.train_config(ctx.epochs(PLAIN_STAGE))
+        )
+    return BaselineResult(train, path, parity, ctx.epochs("baseline"), plain, plain_steps[0])

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from edgekd.distill.baseline import report_section
 from edgekd.distill.recipe import recipe_summary
-from edgekd.plan import plan_vs_actual
+from edgekd.plan import CV_STAGE, PLAIN_STAGE, plan_vs_actual
 from edgekd.report import build_report, print_summary, write_reports
 from edgekd.stages.base import StageResult, stage
 from edgekd.stages.baseline import BaselineResult
@@ -62,6 +62,11 @@ def _notes(ctx: RunContext, c: Chain) -> list[str | None]:
     ]
 
 
+def _inner_steps(c: Chain) -> dict[str, int]:
+    """Steps of the plan's parts that run inside another stage (edgekd/plan.py INSIDE)."""
+    return {CV_STAGE: c.teacher.cv_steps, PLAIN_STAGE: c.baseline.plain_steps if c.baseline else 0}
+
+
 def _parity(c: Chain) -> dict:
     parity = {"teacher": c.teacher.parity, "student": c.export.parity.to_dict()}
     if c.pruned:
@@ -98,7 +103,7 @@ def run(ctx: RunContext, c: Chain) -> ReportResult:
         ),
         notes=_notes(ctx, c),
         stages=ctx.manifest.stage_times(),  # the stages before this one, with their wall times
-        plan=plan_vs_actual(ctx.plan, ctx.manifest.stage_times(), c.teacher.cv_steps),
+        plan=plan_vs_actual(ctx.plan, ctx.manifest.stage_times(), _inner_steps(c)),
         resumed=ctx.resume.resumed if ctx.resume else [],  # the stages --resume skipped
     )
     paths = write_reports(ctx.run_dir, report)

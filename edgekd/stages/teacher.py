@@ -97,8 +97,20 @@ def _checked(ctx: RunContext, result: TeacherResult, untrained: Any) -> TeacherR
             cv = cross_validate(untrained, data, train)
         result.cv_steps = steps[0]
     allow = ctx.cfg.teacher.allow_weak_teacher
-    result.check = check_teacher(val, data, allow, ctx.console, cv)
+    result.check = check_teacher(val, data, allow, ctx.console, cv, _advice(ctx))
     return result
+
+
+def _advice(ctx: RunContext) -> str:
+    """How this run could train a better teacher: a time budget that cut its epochs is named."""
+    planned = ctx.plan.stages.get("teacher")
+    if planned is None or planned.source != "time budget":
+        return "train it longer (--teacher-epochs)"
+    recipe = _epochs(ctx.cfg, ctx.data, None)
+    return (
+        f"give the run more time (--time-budget {ctx.cfg.run.time_budget} left the teacher "
+        f"{planned.epochs} of its {recipe} epochs) or set --teacher-epochs"
+    )
 
 
 def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
