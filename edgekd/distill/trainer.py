@@ -12,7 +12,6 @@ rank 0's best weights are broadcast to every rank at the end.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from edgekd.checkpoint import Progress as Checkpoint
 from edgekd.checkpoint import load_checkpoint, save_checkpoint
 from edgekd.data.stream import TrainRows, inference_chunks
 from edgekd.distill.augment import Augmenter, Batch, resolve_augment
+from edgekd.distill.ledger import Best, Ledger
 from edgekd.distill.logit_cache import LogitCache, teacher_logits
 from edgekd.distill.losses import IGNORE, soft_targets
 from edgekd.distill.recipe import make_scheduler, recipe_loss, view_accuracy
@@ -118,19 +118,6 @@ def validate(model: nn.Module, x: np.ndarray, y: np.ndarray, device) -> tuple[fl
     if ddp.world_size() > 1:
         acc, loss = ddp.broadcast_float(acc, device), ddp.broadcast_float(loss, device)
     return acc, loss
-
-
-@dataclass
-class Best:
-    """The best validation epoch so far: higher accuracy, then lower loss."""
-
-    accuracy: float = -1.0
-    loss: float = float("inf")
-    epoch: int = 0
-    state: dict | None = None
-
-    def improves(self, accuracy: float, loss: float) -> bool:
-        return accuracy > self.accuracy or (accuracy == self.accuracy and loss < self.loss)
 
 
 @dataclass
@@ -381,9 +368,8 @@ def fit(
     loop = make_loop(model, len(x), cfg, hint_loss, device)
     rank, epochs = ddp.rank(), loop.epochs
     done, history, best = loop.restore(checkpoint, views) if checkpoint else (0, [], Best())
-    stopped = cfg.patience is not None and done and done - best.epoch >= cfg.patience
-    last = done if stopped else epochs  # a killed run may have stopped early already
-    keep_last = len(y_val) < TINY_VAL  # too few rows to rank epochs: the schedule's end ships
+    book = Ledger(history, best, len(y_val) < TINY_VAL, rank)  # tiny split: the schedule's end
+    last = done if done and book.out_of_patience(done, cfg.patience) else epochs  # stopped
     start, ran = time.perf_counter(), done
     beat = Heartbeat(
         label, epochs * loop.steps_per_epoch, epochs, done * loop.steps_per_epoch,
@@ -399,37 +385,26 @@ def fit(
             if epoch % loop.eval_every and epoch != last:
                 progress.update(task, advance=1)
                 continue
-            val_acc, val_loss = validate(model, x_val, y_val, device)
-            beat.validated(epoch, val_acc)
-            history.append(
-                {"epoch": epoch, "loss": loss, "val_accuracy": val_acc, "val_loss": val_loss}
-            )
-            if keep_last or best.improves(val_acc, val_loss):
-                state = copy.deepcopy(model.state_dict()) if rank == 0 else None
-                best = Best(val_acc, val_loss, epoch, state)
-            status = f"loss {loss:.4f}  val {val_acc:.4f}  best {best.accuracy:.4f}"
-            progress.update(task, advance=1, status=status)
+            val = validate(model, x_val, y_val, device)
+            beat.validated(epoch, val[0])
+            progress.update(task, advance=1, status=book.record(model, epoch, loss, val))
             if checkpoint is not None and rank == 0:  # before on_epoch, which may stop the run
-                loop.save(checkpoint, epoch, best, history, augment_rng(views.augmenter))
+                loop.save(checkpoint, epoch, book.best, book.history, augment_rng(views.augmenter))
             if on_epoch is not None:
-                on_epoch(epoch, val_acc)
-            if cfg.patience is not None and epoch - best.epoch >= cfg.patience:
+                on_epoch(epoch, val[0])
+            if book.out_of_patience(epoch, cfg.patience):
                 progress.console.print(
                     f"{label}: stopped early at epoch {epoch}/{epochs}: no better validation "
                     f"accuracy (or loss at equal accuracy) in {cfg.patience} epochs"
                 )
                 break
     beat.finish()
-    if best.state is not None:
-        model.load_state_dict(best.state)
-    if ddp.world_size() > 1:
-        ddp.broadcast_state(model)
-    model.eval()
+    book.ship(model)
     return TrainResult(
-        best.accuracy,
-        best.epoch,
+        book.best.accuracy,
+        book.best.epoch,
         time.perf_counter() - start,
-        history,
+        book.history,
         epochs=epochs,
         steps=ran * loop.steps_per_epoch,
         teacher_view_accuracy=views.view_accuracy,
