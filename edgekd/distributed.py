@@ -14,6 +14,7 @@ Backend: gloo on CPU, nccl on CUDA (one GPU per rank, `cuda:LOCAL_RANK`).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -77,6 +78,13 @@ def broadcast_float(value: float, device: torch.device) -> float:
     t = torch.tensor([value], dtype=torch.float64, device=device)
     dist.broadcast(t, src=0)
     return float(t.item())
+
+
+def broadcast_object(obj: Any) -> Any:
+    """Rank 0's picklable `obj` on every rank (e.g. a training plan each rank timed apart)."""
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def broadcast_state(module: torch.nn.Module) -> None:

@@ -79,13 +79,14 @@ def peak_rss_mib() -> float | None:
 
 
 class Manifest:
-    def __init__(self, run_dir: Path, config: dict[str, Any]):
+    def __init__(self, run_dir: Path, config: dict[str, Any], plan: dict | None = None):
         self.run_dir = run_dir
         self.path = run_dir / NAME
         self.data: dict[str, Any] = {
             "config_hash": config_hash(config),
             "status": "running",
             "stages": [],
+            "plan": plan,  # the training plan (edgekd/plan.py): what --resume trains to
         }
         self._save()
 

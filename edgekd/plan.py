@@ -32,6 +32,12 @@ PATIENT_STEPS, PATIENT_EPOCHS = 12000, 200
 TEACHER_EPOCHS, TEACHER_STEPS = 20, 400  # digits: 20 epochs of 21 steps, as before
 PRUNE_SHARE = 0.5  # the prune fine-tune: half the distillation's epochs, over all prune steps
 SEARCH_SHARE = 0.1  # each T/alpha grid point: a tenth of the distillation's epochs (>= 2)
+# The time budget a run has unless told otherwise, so that a default run ends in about this
+# long whatever the data's size and the host's speed (GunPoint's plan by size alone: 4,600
+# steps of teacher, its folds and distillation, over 10 minutes on 2 cores; FSDD's 2,400
+# spoken digits: 200 epochs). `--time-budget off` trains the plan by data size, however long.
+DEFAULT_TIME_BUDGET = "8m"
+NO_TIME_BUDGET = ("off", "none")
 # With --time-budget, training gets this share of it; export, quantization and the ONNX
 # measurements take the rest.
 TRAINING_SHARE = 0.75
@@ -142,6 +148,26 @@ class TrainingPlan:
     def epochs(self, stage: str) -> int:
         return self.stages[stage].epochs
 
+    @classmethod
+    def from_dict(cls, saved: dict) -> TrainingPlan:
+        """The plan `to_dict` wrote (manifest.json), without the report's actual figures."""
+        keys = set(StagePlan.__dataclass_fields__)
+        stages = {
+            name: StagePlan(**{k: v for k, v in s.items() if k in keys})
+            for name, s in saved["stages"].items()
+        }
+        return cls(stages, saved.get("time_budget_s"), saved["rows"], saved["batch_size"])
+
+    def resumed(self, saved: TrainingPlan) -> TrainingPlan:
+        """This plan (made, not timed) with the interrupted run's epochs wherever no flag fixes
+        them: a resumed run trains to the plan its checkpoints were made under, not to a new
+        probe of a host that may be busier now."""
+        stages = {
+            name: s if s.fixed or name not in saved.stages else saved.stages[name]
+            for name, s in self.stages.items()
+        }
+        return TrainingPlan(stages, saved.time_budget, self.rows, self.batch_size)
+
     def to_dict(self) -> dict:
         return {
             "rows": self.rows,
@@ -153,6 +179,8 @@ class TrainingPlan:
     def lines(self) -> list[str]:
         """The plan as printed before training: one line per stage."""
         budget = f", time budget {self.time_budget:.0f} s" if self.time_budget else ""
+        if self.time_budget == parse_duration(DEFAULT_TIME_BUDGET):
+            budget += " (the default; --time-budget off: the plan by data size alone)"
         head = f"training plan ({self.rows} rows, batch {self.batch_size}{budget}):"
         out = [head]
         for name, s in self.stages.items():
@@ -164,7 +192,18 @@ class TrainingPlan:
                 f"  {name:<13} {s.epochs:>5} epochs{runs} = {s.steps:>6} steps{est} "
                 f"({s.source}{when})"
             )
+        if self.time_budget and self.overrun():
+            out.append(
+                f"  note: one epoch of each stage needs ~{self.overrun():.0f} s more than "
+                f"the {TRAINING_SHARE:.0%} of the budget training may take: the run will "
+                "take longer than its time budget (give it more time, or fewer rows)"
+            )
         return out
+
+    def overrun(self) -> float:
+        """Estimated training seconds beyond the budget's training share (0: it fits)."""
+        estimated = sum(s.seconds or 0.0 for s in self.stages.values())
+        return max(0.0, estimated - TRAINING_SHARE * (self.time_budget or math.inf))
 
 
 def _stage(epochs: int, rows: list[int], batch_size: int, source: str) -> StagePlan:

@@ -50,6 +50,43 @@ def test_a_time_budget_scales_the_free_stages_and_keeps_the_given_ones():
     assert roomy.epochs("distill") == full.epochs("distill")  # never scaled up
 
 
+def test_runs_have_a_default_time_budget_that_off_removes_and_one_epoch_is_the_floor():
+    from edgekd.config import CompressConfig
+
+    assert CompressConfig().run.time_budget == plan.DEFAULT_TIME_BUDGET
+    assert CompressConfig().with_flat(time_budget=None).run.time_budget is None
+    assert CompressConfig.model_validate({"run": {"time_budget": "off"}}).run.time_budget is None
+    inputs = PlanInputs(rows=6400, labelled_rows=6400, batch_size=64, recipe="function-matching",
+                        teacher_runs=1)  # fmt: skip
+    default = parse_duration(plan.DEFAULT_TIME_BUDGET)
+    fitted = fit_time(make_plan(inputs), {"teacher": 0.01, "distill": 0.01}, default)
+    assert "(the default; --time-budget off" in fitted.lines()[0]
+    assert fitted.overrun() == 0 and not any("note:" in line for line in fitted.lines())
+    slow = fit_time(make_plan(inputs), {"teacher": 5.0, "distill": 5.0}, default)
+    assert (slow.epochs("teacher"), slow.epochs("distill")) == (1, 1)  # never below one epoch
+    assert slow.overrun() == 2 * 100 * 5.0 - default * plan.TRAINING_SHARE
+    assert "longer than its time budget" in slow.lines()[-1]
+
+
+def test_a_resumed_run_trains_to_the_interrupted_runs_plan_not_a_new_probe(tmp_path):
+    from edgekd.config import CompressConfig
+    from edgekd.manifest import Manifest
+    from edgekd.stages.planning import _interrupted_plan
+
+    inputs = PlanInputs(rows=640, labelled_rows=640, batch_size=64, recipe="function-matching",
+                        teacher_runs=1, prune_steps=1, prune_epochs=4)  # fmt: skip
+    timed = fit_time(make_plan(inputs), dict.fromkeys(("teacher", "distill", "prune"), 0.05), 60)
+    Manifest(tmp_path, {}, timed.to_dict())  # the interrupted run's manifest, status running
+    cfg = CompressConfig().with_flat(out=str(tmp_path), resume=True)
+    saved = _interrupted_plan(cfg)
+    assert saved.to_dict() == timed.to_dict()  # to_dict / from_dict round trip
+    changed = make_plan(PlanInputs(**{**inputs.__dict__, "prune_epochs": 9}))
+    resumed = changed.resumed(saved)
+    assert resumed.epochs("distill") == timed.epochs("distill") < changed.epochs("distill")
+    assert resumed.epochs("prune") == 9  # a flag given now still fixes its own stage
+    assert _interrupted_plan(cfg.with_flat(resume=False)) is None
+
+
 def test_the_plain_scratch_student_is_planned_its_epochs_and_scaled_by_a_time_budget():
     inputs = PlanInputs(rows=640, labelled_rows=640, batch_size=64, recipe="function-matching",
                         baseline=True, plain_baseline=True)  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from edgekd.config.units import check_drop_points
-from edgekd.plan import parse_duration
+from edgekd.plan import DEFAULT_TIME_BUDGET, NO_TIME_BUDGET, parse_duration
 
 # The recipes' defaults, kept here (not imported from distill/) so config loads without torch.
 RECIPE_DEFAULTS = {
@@ -349,9 +349,10 @@ class RunSection(Section):
     seed: int = Field(0, description="Random seed of data splits, models and training.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Training device.")
     time_budget: str | None = Field(
-        None,
-        description="e.g. 90s, 10m, 1h: scale the training plan to fit (a short timed probe "
-        "of each model first); flags that fix epochs are kept.",
+        DEFAULT_TIME_BUDGET,
+        description="e.g. 90s, 10m, 1h: the whole run's wall time; the training plan is "
+        "scaled down to fit it (a short timed probe of each model first); flags that fix "
+        "epochs are kept. 'off': the plan by data size alone, however long it takes.",
         json_schema_extra=flat("time_budget", metavar="DURATION"),
     )
     baseline: bool = Field(
@@ -372,7 +373,7 @@ class RunSection(Section):
     @field_validator("time_budget", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> Any:
-        if v is not None:
-            parse_duration(v)  # ValueError: "must be a duration like 90s, 10m or 1h"
-            return str(v)
-        return v
+        if v is None or str(v).strip().lower() in NO_TIME_BUDGET:
+            return None
+        parse_duration(v)  # ValueError: "must be a duration like 90s, 10m or 1h"
+        return str(v)

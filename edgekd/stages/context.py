@@ -97,7 +97,7 @@ def run_directory(
             clear_earlier_run(run_dir)
             clear_checkpoints(run_dir)
         write_text_atomic(run_dir / "config.yaml", inputs.config_text)
-        manifest = Manifest(run_dir, cfg.model_dump())
+        manifest = Manifest(run_dir, cfg.model_dump(), inputs.plan.to_dict())
         if resume is not None:
             manifest.carry(list(resume.records.values()))
         try:

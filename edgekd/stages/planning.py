@@ -4,12 +4,21 @@ inputs load, before the run directory exists, and printed before any training.""
 
 from __future__ import annotations
 
+from edgekd import distributed as ddp
 from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.distill.kd_search import AUTO, grid
 from edgekd.distill.teacher_cv import folds_for
 from edgekd.distill.trainer import TrainConfig
-from edgekd.plan import PlanInputs, TrainingPlan, fit_time, make_plan, parse_duration
+from edgekd.manifest import read_manifest
+from edgekd.plan import (
+    DEFAULT_TIME_BUDGET,
+    PlanInputs,
+    TrainingPlan,
+    fit_time,
+    make_plan,
+    parse_duration,
+)
 from edgekd.teachers import teacher_training
 
 
@@ -43,12 +52,29 @@ def training_plan(
     cfg: CompressConfig, data: DataBundle, transfer, models, train: TrainConfig
 ) -> TrainingPlan:
     """The plan by data size; scaled to `cfg.run.time_budget` from a timed probe (of steps as
-    `train` says) when one is set."""
+    `train` says) when one is set. The default budget probes nothing when flags fix every
+    stage (nothing to scale: tests and scripted runs with given epochs start at once)."""
     inputs = plan_inputs(cfg, data, transfer, models)
     plan = make_plan(inputs)
-    if cfg.run.time_budget is None:
+    budget = cfg.run.time_budget
+    all_fixed = all(s.fixed for s in plan.stages.values())
+    if budget is None or (budget == DEFAULT_TIME_BUDGET and all_fixed):
         return plan
-    from edgekd.distill.probe import probe
+    saved = _interrupted_plan(cfg)
+    if saved is not None:
+        return plan.resumed(saved)
+    if ddp.is_main():
+        from edgekd.distill.probe import probe
 
-    rates = probe(models, data, train, teacher_training(train))
-    return fit_time(plan, rates, parse_duration(cfg.run.time_budget))
+        rates = probe(models, data, train, teacher_training(train))
+        plan = fit_time(plan, rates, parse_duration(budget))
+    # every torchrun rank trains rank 0's plan: ranks timed apart could disagree on epochs
+    return ddp.broadcast_object(plan) if ddp.world_size() > 1 else plan
+
+
+def _interrupted_plan(cfg: CompressConfig) -> TrainingPlan | None:
+    """With --resume, the plan the interrupted run in `cfg.run.out` trained under, if any."""
+    saved = read_manifest(cfg.run.out) if cfg.run.resume else None
+    if not saved or saved.get("status") == "done" or not saved.get("plan"):
+        return None
+    return TrainingPlan.from_dict(saved["plan"])
