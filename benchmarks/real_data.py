@@ -151,6 +151,9 @@ def from_report(report: dict) -> dict:
         "baseline_seconds": sum(s["seconds"] for s in report["stages"] if s["stage"] == "baseline"),
         "budget_ok": report["budget"]["ok"],
         "plan": report.get("plan"),  # planned vs actual steps and seconds, where edgekd has one
+        "distill_steps": ((report.get("plan") or {}).get("stages", {}).get("distill") or {}).get(
+            "actual_steps"
+        ),
     }
 
 
@@ -239,8 +242,8 @@ def render(result: dict) -> str:
         "",
         "| data | train / test | shape | InceptionTime | HC2 | teacher | student | shipped "
         "(file) | shipped acc | vs InceptionTime | size KB | p50 ms | KD - plain scratch "
-        "| KD - same recipe | exit | wall s | CPU s | w/o baselines s |",
-        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| KD - same recipe | distill steps | exit | wall s | CPU s | w/o baselines s |",
+        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -251,6 +254,7 @@ def render(result: dict) -> str:
             f"| {_versus(r, 'InceptionTime')} "
             f"| {r.get('final_size_kb', '-')} | {r.get('final_p50_ms', '-')} "
             f"| {_gain(r.get('gain_plain'))} | {_gain(r.get('gain_same_recipe'))} "
+            f"| {r.get('distill_steps') or '-'} "
             f"| {_outcome(r)} | {r['wall_s']:.0f} | {r.get('cpu_s', '-')} "
             f"| {r.get('default_run_s', '-')} |"
         )
@@ -311,9 +315,10 @@ def _notes(result: dict) -> list[str]:
         "without augmentation (one-cycle); *KD - same recipe*: minus the student trained "
         "alone with the same augmentation and schedule. *w/o baselines*: wall time minus the "
         "report's `baseline` stage (both baselines trained, exported and measured), what the "
-        "run takes without `--baseline`. *CPU s*: user + system seconds of the run, which "
-        "load from other jobs does not inflate (2 torch threads: a quiet host needs at least "
-        "CPU / 2 of wall time). "
+        "run takes without `--baseline`. *distill steps*: the optimiser steps distillation "
+        "took (the training plan, report.json `plan`). *CPU s*: user + system seconds of "
+        "the run, which load from other jobs does not inflate (2 torch threads: a quiet "
+        "host needs at least CPU / 2 of wall time). "
         "InceptionTime and HC2: column 0 (the default split) of "
         "`aeon/testing/example_results_files/classification/accuracy/<model>_accuracy.csv` "
         "(aeon has none for BasicMotions, a multivariate set; MNIST-5k and FSDD have no "
