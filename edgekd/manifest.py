@@ -79,14 +79,25 @@ def peak_rss_mib() -> float | None:
 
 
 class Manifest:
-    def __init__(self, run_dir: Path, config: dict[str, Any], plan: dict | None = None):
+    def __init__(
+        self,
+        run_dir: Path,
+        config: dict[str, Any],
+        run_files: dict[str, str] | None = None,
+        plan: dict | None = None,
+    ):
+        """`run_files`: files the run wrote at its start, before any stage (texts: the
+        student's tokenizer.json), by name, each with the hash of the settings it was made
+        for; listed so a later run knows them as this run's, and `--resume` when to reuse them.
+        `plan`: the training plan (edgekd/plan.py), which `--resume` trains to."""
         self.run_dir = run_dir
         self.path = run_dir / NAME
         self.data: dict[str, Any] = {
             "config_hash": config_hash(config),
             "status": "running",
             "stages": [],
-            "plan": plan,  # the training plan (edgekd/plan.py): what --resume trains to
+            **({"run_files": run_files} if run_files else {}),
+            "plan": plan,
         }
         self._save()
 
@@ -193,15 +204,15 @@ def read_status(run_dir: str | Path) -> str | None:
 def earlier_run_files(run_dir: str | Path) -> list[Path]:
     """Files an earlier edgekd run wrote into `run_dir`: never a file edgekd did not write.
 
-    Those its manifest lists (config, manifest, every finished stage's outputs), temp files a
-    killed writer left, and, when that run did not finish, files named like edgekd's outputs
-    written after its last manifest update (its unfinished stage's).
+    Those its manifest lists (config, manifest, files written at its start, every finished
+    stage's outputs), temp files a killed writer left, and, when that run did not finish, files
+    named like edgekd's outputs written after its last manifest update (its unfinished stage's).
     """
     run_dir = Path(run_dir)
     data = read_manifest(run_dir)
     if data is None:
         return []
-    names = {NAME, "config.yaml"}
+    names = {NAME, "config.yaml", *data.get("run_files", {})}
     for stage in data["stages"]:
         names.update(str(n) for n in stage.get("outputs", []))
     present = _listing(run_dir)

@@ -8,7 +8,8 @@ splits `compress(cfg, teacher=..., student=..., data=..., **options)` into
   `<in-memory ...>` label (what config.yaml, messages and the report show), and
 - `loading`: the same config with the objects themselves in those fields, which the loaders
   (`load_data`, `load_teacher`, `build_student`, `load_transfer`) accept beside the strings
-  they always took, so an object passes exactly the checks a file does.
+  they always took, so an object passes exactly the checks a file does; a text tokenizer
+  object is handed to the data loader beside it (`GivenInputs.tokenizer`), not in a field.
 
 config.yaml records each object (kind, class, parameter count, sha256 of its weights or data)
 under `in_memory` and says the file alone cannot replay the run; `read_config_file` refuses
@@ -208,6 +209,13 @@ class GivenInputs:
     objects: dict[str, Any] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # about the config file, e.g. flat keys
 
+    @property
+    def tokenizer(self) -> Any:
+        """A tokenizer object given for texts (None: none, or a path, which `loading` holds).
+        Not in `loading`: the data section's options are a pydantic dump, and a tokenizer in
+        its str field would be serialised with a warning instead of handed over."""
+        return self.objects.get("tokenizer")
+
     def config_yaml(self, data=None) -> str:
         """The resolved config; with in-memory objects, their records and the caveat."""
         text = dump_config(self.cfg)
@@ -287,5 +295,7 @@ def resolve_inputs(
             if is_object(value):
                 objects[name] = value
     run_cfg = resolve_values(base, **labels, **options)  # labels: flat names, merged per section
-    loading = run_cfg.with_flat(**objects)  # no validation: objects stay as they are
+    # no validation: objects stay as they are; a tokenizer, read where the data section is
+    # dumped whole, stays out of its str field (GivenInputs.tokenizer)
+    loading = run_cfg.with_flat(**{k: v for k, v in objects.items() if k != "tokenizer"})
     return GivenInputs(run_cfg, loading, objects, getattr(base, "notices", []))

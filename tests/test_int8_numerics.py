@@ -21,7 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 from sklearn.datasets import load_digits
 
-import edgekd.quantize.choose as choose_mod
+import edgekd.quantize.decide as decide_mod
 from edgekd.bench.latency import LatencyStats
 from edgekd.evaluate import onnx_logits
 from edgekd.numerics import MAX_STEPS, compare_logits
@@ -133,7 +133,7 @@ def _fast_int8(monkeypatch) -> None:
             LatencyStats(p, p, p, p, p, 0.0, p, 1, 1, 5) for p in [1.0] + [0.5] * (len(paths) - 1)
         ]
 
-    monkeypatch.setattr(choose_mod, "compare_latency", fake)
+    monkeypatch.setattr(decide_mod, "compare_latency", fake)
 
 
 def _choose(model: Path, digits, out: Path, config: QuantConfig):

@@ -76,7 +76,7 @@ def test_a_resumed_run_trains_to_the_interrupted_runs_plan_not_a_new_probe(tmp_p
     inputs = PlanInputs(rows=640, labelled_rows=640, batch_size=64, recipe="function-matching",
                         teacher_runs=1, prune_steps=1, prune_epochs=4)  # fmt: skip
     timed = fit_time(make_plan(inputs), dict.fromkeys(("teacher", "distill", "prune"), 0.05), 60)
-    Manifest(tmp_path, {}, timed.to_dict())  # the interrupted run's manifest, status running
+    Manifest(tmp_path, {}, plan=timed.to_dict())  # the interrupted run's manifest, status running
     cfg = CompressConfig().with_flat(out=str(tmp_path), resume=True)
     saved = _interrupted_plan(cfg)
     assert saved.to_dict() == timed.to_dict()  # to_dict / from_dict round trip

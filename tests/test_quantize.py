@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sklearn.datasets import load_digits
 from torch import nn
 
-import edgekd.quantize.choose as choose_mod
+import edgekd.quantize.decide as decide_mod
 from edgekd.bench.latency import LatencyStats
 from edgekd.cli import main
 from edgekd.errors import EdgeKDError
@@ -29,9 +29,9 @@ from edgekd.quantize import (
     count_int8_nodes,
     quantize_model,
 )
-from edgekd.quantize.choose import best_rejected
 from edgekd.quantize.config import compress_options, ignored_settings
 from edgekd.quantize.core import is_single_file
+from edgekd.quantize.decide import best_rejected
 from edgekd.quantize.table import HEADERS as TABLE_HEADERS
 from edgekd.quantize.table import candidate_rows
 
@@ -164,7 +164,7 @@ def fake_latency(monkeypatch, quantized_p50: float | list[float], fp32_p50: floa
         rest = rest + rest[-1:] * (len(paths) - 1 - len(rest))  # later candidates: the last
         return [_stats(fp32_p50)] + [_stats(v) for v in rest[: len(paths) - 1]]
 
-    monkeypatch.setattr(choose_mod, "compare_latency", fake)
+    monkeypatch.setattr(decide_mod, "compare_latency", fake)
     return seen
 
 

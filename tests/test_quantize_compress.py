@@ -10,7 +10,7 @@ import json
 
 import onnxruntime as ort
 
-import edgekd.quantize.choose as choose_mod
+import edgekd.quantize.decide as decide_mod
 from edgekd.bench.latency import LatencyStats
 from edgekd.quantize import count_int8_nodes
 from tests.cli_runs import check_shipped_with_tract, run_compress
@@ -59,7 +59,7 @@ def test_fp32_ships_and_best_candidate_is_measured_beside_it(tmp_path, monkeypat
             LatencyStats(p, p, p, p, p, 0.0, p, 1, 1, 10) for p in [1.0] + [1.6] * (len(paths) - 1)
         ]
 
-    monkeypatch.setattr(choose_mod, "compare_latency", slower)
+    monkeypatch.setattr(decide_mod, "compare_latency", slower)
     run_dir, report, result = _compress(tmp_path, "--quantize", "auto", "--target", "host")
 
     assert report["final"] == "student"

@@ -61,6 +61,7 @@ def load_data(
     max_length: int | None = None,
     vocab_size: int | None = None,
     tokenizer=None,
+    student_tokenizer: Path | None = None,
 ) -> DataBundle:
     """Resolve a data spec (see design.md) into a validated DataBundle.
 
@@ -70,7 +71,8 @@ def load_data(
     Dataset) enters the same way. shapes32, uncompressed .npz and image folders stream
     (data/rows.py); `workers` is how many DataLoader processes read their training batches.
     `text_column`: the file holds texts (data/text.py: `max_length`, `vocab_size` and
-    the teacher's `tokenizer` shape its token ids).
+    the teacher's `tokenizer` shape its token ids; `student_tokenizer`, an interrupted run's
+    tokenizer.json, is read as it is instead).
     """
     if not isinstance(spec, str):
         from edgekd.data.objects import bundle_from_object
@@ -89,7 +91,8 @@ def load_data(
 
         return load_text(
             path, text_column, label_column=label_column, seed=seed, max_length=max_length,
-            vocab_size=vocab_size, tokenizer=tokenizer, warn=warn,
+            vocab_size=vocab_size, tokenizer=tokenizer, student_tokenizer=student_tokenizer,
+            warn=warn,
         )  # fmt: skip
     if path.suffix in (".jsonl", ".ndjson"):
         raise EdgeKDError(f"data '{spec}' is JSON Lines: name its text field with --text-column")

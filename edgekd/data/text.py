@@ -27,6 +27,7 @@ from edgekd.data.tokenizer import (
     choose_tokenizer,
     encode,
     load_tokenizer,
+    reused_tokenizer,
     teacher_limit,
     token_lengths,
 )
@@ -140,11 +141,14 @@ def load_text(
     max_length: int | None = None,
     vocab_size: int | None = None,
     tokenizer=None,
+    student_tokenizer: Path | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> DataBundle:
     """Read, split (row numbers), choose the tokenizer, encode: a validated text bundle.
 
     `tokenizer`: the teacher's (a model folder, a tokenizer.json, or an object), or None.
+    `student_tokenizer`: the tokenizer.json an interrupted run trained (`--resume`), read
+    instead of training one again, so the ids are those its checkpoints were trained on.
     `max_length` None: the training texts' 95th percentile length, within the teacher's limit.
     """
     if path.suffix not in SUFFIXES:
@@ -157,7 +161,10 @@ def load_text(
     index = {s: getattr(split, f"x_{s}")[:, 0].astype(np.int64) for s in ("train", "val", "test")}
     train_texts = [texts[i] for i in index["train"]]
     teacher_tok, limit = _teacher_tokenizer(tokenizer)
-    tok, source, note = choose_tokenizer(teacher_tok, train_texts, vocab_size)
+    if student_tokenizer is not None:
+        tok, source, note = reused_tokenizer(student_tokenizer, teacher_tok)
+    else:
+        tok, source, note = choose_tokenizer(teacher_tok, train_texts, vocab_size)
     lengths = token_lengths(tok, texts)
     p95 = int(np.ceil(np.percentile(lengths[index["train"]], PERCENTILE)))
     if max_length is None:

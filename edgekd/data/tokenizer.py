@@ -147,6 +147,20 @@ def choose_tokenizer(
     return tok, "trained", _trained_note(tok, n, why)
 
 
+def reused_tokenizer(path: Path, teacher_tok) -> tuple[Any, str, str]:
+    """(tokenizer, source, note) of an interrupted run's tokenizer.json, read as it is (a
+    WordPiece trained again would number words differently). Its source is "teacher" when it
+    is the teacher's vocabulary, so the teacher still reads the student's ids directly."""
+    tok = load_tokenizer(path)
+    vocab = tok.get_vocab(with_added_tokens=True)
+    same = teacher_tok is not None and teacher_tok.get_vocab(with_added_tokens=True) == vocab
+    note = (
+        f"student vocabulary: the interrupted run's {Path(path).name} ({len(vocab):,} tokens), "
+        "reused so the token ids match its checkpoints"
+    )
+    return tok, "teacher" if same else "trained", note
+
+
 def _trained_note(tok, n_texts: int, why: str) -> str:
     size = tok.get_vocab_size(with_added_tokens=True)
     return (

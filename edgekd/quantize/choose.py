@@ -15,6 +15,7 @@ replaces it (`quantize/judge.py`): where int8 conv/GEMM kernels are the target's
 accuracy when measured), numerics that do not depend on the host, and running int8 kernels; the
 most int8 coverage wins, then accuracy, then size. Host timings stay in the table as host
 timings; a device's own bench (`edgekd report --device-bench`) is what confirms the speed.
+Measuring and deciding live in quantize/decide.py, shared with the text chooser (text.py).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ import numpy as np
 import onnx
 
 from edgekd.bench import host
-from edgekd.bench.latency import compare_latency
-from edgekd.bench.targets import KernelRule
 from edgekd.config.units import drop_fraction
 from edgekd.errors import EdgeKDError, first_line
 from edgekd.evaluate import onnx_accuracy, onnx_logits
@@ -46,15 +45,13 @@ from edgekd.quantize.core import (
     DYNAMIC_MATMUL_OPS,
     Quantizer,
     check_out_path,
-    ship,
     subsample,
 )
 from edgekd.quantize.data import check_array
+from edgekd.quantize.decide import Rules, measure_and_decide
 from edgekd.quantize.guard import accuracy_guard
-from edgekd.quantize.judge import judge, ship_reason, target_rank
 from edgekd.quantize.nodes import count_int8_nodes, matmul_heavy, thin_convs
 from edgekd.quantize.spec import check_spec
-from edgekd.second_runtime import second_opinion
 
 PROBE_SAMPLES = 64  # samples used to rank layer sensitivity
 
@@ -168,131 +165,11 @@ def choose_quantization(
         shared = (work, fp32_acc, fp32_size, max_drop, val_x, val_y, probe, guard_tries)
         candidates = [_build(quantizer, n, m, cfg, *shared, guarded) for n, m, cfg in plan]
 
-        built = [c for c in candidates if c.path is not None]
+        rules = Rules(max_drop, min_speedup, threads, runs, keep_best, rule)
         feeds = {quantizer.spec.name: val_x[:1]}
-        baseline = _measure(fp32_path, fp32_acc, fp32_size, built, feeds, threads, runs)
-        shipped, path, reason, written, written_path = _decide(
-            candidates, built, baseline, Path(out_path), max_drop, min_speedup, threads,
-            keep_best, rule, val_x,
-        )  # fmt: skip
-        for c in candidates:
-            c.path = None  # the temporary files are gone after this block
-        baseline.path = fp32_path
-    return QuantizationChoice(
-        shipped,
-        path,
-        reason + ".",
-        candidates,
-        baseline,
-        max_drop,
-        threads,
-        runs,
-        written,
-        written_path,
-        rule,
-    )
-
-
-def _measure(
-    fp32_path: Path,
-    fp32_acc: float,
-    fp32_size: int,
-    built: list[Candidate],
-    feeds: dict,
-    threads: int,
-    runs: int,
-) -> Candidate:
-    """p50/p90 of fp32 and every built candidate, interleaved in one run; returns the fp32
-    baseline candidate."""
-    stats = compare_latency(
-        [fp32_path, *(c.path for c in built)],
-        threads=threads,
-        batch=1,
-        runs=runs,
-        warmup=max(5, runs // 10),
-        feeds=feeds,
-    )
-    fp32_stats = stats[0]
-    fp32_nodes = count_int8_nodes(fp32_path)
-    for c, s in zip(built, stats[1:], strict=True):
-        c.p50_ms, c.p90_ms = s.p50, s.p90
-        c.latency_ratio_vs_fp32 = s.p50 / fp32_stats.p50
-    return Candidate(
-        name="fp32",
-        mode="fp32",
-        accuracy=fp32_acc,
-        accuracy_drop=0.0,
-        p50_ms=fp32_stats.p50,
-        latency_ratio_vs_fp32=1.0,
-        size_bytes=fp32_size,
-        size_ratio_vs_fp32=1.0,
-        int8_nodes=fp32_nodes["int8"],
-        qualified=True,
-        why_not="",
-        p90_ms=fp32_stats.p90,
-        float_compute_nodes=fp32_nodes["float"],
-        path=fp32_path,
-    )
-
-
-def _decide(
-    candidates: list[Candidate],
-    built: list[Candidate],
-    baseline: Candidate,
-    out_path: Path,
-    max_accuracy_drop: float,
-    min_speedup: float,
-    threads: int,
-    keep_best: bool,
-    rule: KernelRule,
-    val_x: np.ndarray,
-) -> tuple[str, Path | None, str, str | None, Path | None]:
-    """(shipped, path, reason, written, written_path): every built candidate is judged, then
-    the fastest qualified one (for a target rule: the most int8 coverage, then accuracy, then
-    size) that a second runtime agrees with is copied to `out_path`; none: fp32 ships (and with
-    `keep_best` the best rejected one is still written, for comparison)."""
-    for c in built:
-        judge(c, max_accuracy_drop, min_speedup, rule)
-    qualified = [c for c in candidates if c.qualified]
-    if not rule.differs:
-        winners = sorted(qualified, key=lambda c: c.p50_ms)
-    else:
-        winners = sorted(qualified, key=target_rank)
-    best = next((c for c in winners if _second_runtime_agrees(c, val_x)), None)
-    if best is not None:
-        ship(best.path, out_path)
-        reason = ship_reason(best, baseline, threads, max_accuracy_drop, rule)
-        if best.float_nodes_kept:
-            reason += f"; kept in float: {', '.join(best.float_nodes_kept)}"
-        return best.name, out_path, reason, best.name, out_path
-    reason = "fp32 ships, no quantized candidate qualified: " + "; ".join(
-        f"{c.name} {c.why_not}" for c in candidates
-    )
-    kept = best_rejected(built, max_accuracy_drop) if keep_best else None
-    if kept is None:
-        return "fp32", None, reason, None, None
-    written_path = ship(kept.path, out_path)
-    reason += f"; {kept.name} is written to {written_path.name} for comparison only"
-    return "fp32", None, reason, kept.name, written_path
-
-
-def _second_runtime_agrees(c: Candidate, val_x: np.ndarray) -> bool:
-    """Before a candidate ships, tract runs it on the validation split. When it predicts
-    otherwise than onnxruntime (edgekd.numerics' tolerance), the accuracy measured here is not a
-    property of the file but of this host's kernels, so it does not ship and the next one is
-    tried. A file tract cannot run (QOperator's com.microsoft ops) or a missing tract is no
-    evidence either way: the candidate ships as before and the reason is recorded."""
-    c.second_runtime = second_opinion(c.path, val_x, onnx_logits(c.path, val_x))
-    if c.second_runtime.get("agrees", True):
-        return True
-    c.qualified = False
-    same = round(c.second_runtime["agreement"] * c.second_runtime["n"])
-    c.why_not = (
-        f"tract disagrees with onnxruntime on this host ({same} of {c.second_runtime['n']} "
-        f"validation predictions equal, logits up to {c.second_runtime['max_logit_steps']:.1f} "
-        "8-bit steps apart)"
-    )
-    return False
+        return measure_and_decide(
+            candidates, fp32_path, fp32_acc, out_path, feeds=feeds, val_x=val_x, rules=rules
+        )
 
 
 def _check_spec(
@@ -305,15 +182,6 @@ def _check_spec(
         check_spec(quantizer, c, cfg, c.path, val_x, val_y)
     except Exception as e:  # e.g. an operator onnx.reference lacks: say so, keep the candidate
         c.spec_path = f"not checked: {first_line(e)}"
-
-
-def best_rejected(built: list[Candidate], max_drop: float) -> Candidate | None:
-    """The candidate worth keeping when none ships: the fastest of those accurate enough (only
-    speed kept it out), else the most accurate (fastest among equals)."""
-    accurate = [c for c in built if c.accuracy_drop <= max_drop]
-    if accurate:
-        return min(accurate, key=lambda c: c.p50_ms)
-    return min(built, key=lambda c: (-c.accuracy, c.p50_ms), default=None)
 
 
 def _build(

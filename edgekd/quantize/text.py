@@ -2,10 +2,11 @@
 
 The float-input chooser (edgekd/quantize/choose.py) feeds one float tensor; a text model takes
 two int64 tensors. So text candidates are built here, then measured, judged and decided by the
-same functions as every other model: dynamic int8 (weights int8, activations quantized at run
-time; no Conv, which ran slower dynamically here) and static QDQ int8 (U8S8, per-channel,
-reduce_range, calibrated on training texts; Conv included). The fastest candidate within the
-accuracy tolerance ships, as for every model; the sequence axis stays dynamic in both.
+same function as every other model (quantize/decide.py): dynamic int8 (weights int8,
+activations quantized at run time; no Conv, which ran slower dynamically here) and static QDQ
+int8 (U8S8, per-channel, reduce_range, calibrated on training texts; Conv included). The
+fastest candidate within the accuracy tolerance ships, as for every model; the sequence axis
+stays dynamic in both.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from edgekd.bench.inputs import token_feeds
 from edgekd.config.units import drop_fraction
 from edgekd.evaluate import onnx_accuracy
 from edgekd.quantize.candidates import Candidate, QuantizationChoice
-from edgekd.quantize.choose import _decide, _measure
 from edgekd.quantize.core import check_out_path, preprocess, quiet, subsample
+from edgekd.quantize.decide import Rules, measure_and_decide
 from edgekd.quantize.nodes import count_int8_nodes
 
 DYNAMIC_OPS = ["Gather", "MatMul", "Gemm"]
@@ -130,17 +131,8 @@ def choose_text_quantization(
                 c = _candidate(name, None, fp32_acc, fp32_size, None)
                 c.why_not = f"failed to build ({str(e).splitlines()[0][:160]})"
                 candidates.append(c)
-        built = [c for c in candidates if c.path is not None]
+        rules = Rules(max_accuracy_drop, min_speedup, threads, runs, keep_best, rule)
         feeds = token_feeds(val_x[:1], _inputs(fp32_path))
-        baseline = _measure(fp32_path, fp32_acc, fp32_size, built, feeds, threads, runs)
-        shipped, path, reason, written, written_path = _decide(
-            candidates, built, baseline, Path(out_path), max_accuracy_drop, min_speedup, threads,
-            keep_best, rule, val_x,
-        )  # fmt: skip
-        for c in candidates:
-            c.path = None
-        baseline.path = fp32_path
-    return QuantizationChoice(
-        shipped, path, reason + ".", candidates, baseline, max_accuracy_drop, threads, runs,
-        written, written_path, rule,
-    )  # fmt: skip
+        return measure_and_decide(
+            candidates, fp32_path, fp32_acc, out_path, feeds=feeds, val_x=val_x, rules=rules
+        )

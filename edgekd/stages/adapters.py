@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 from edgekd.bench.budgets import Budget, load_budget
 from edgekd.config import CompressConfig
@@ -15,6 +16,7 @@ from edgekd.data.labels import notice as label_notice
 from edgekd.default_models import resolve_models
 from edgekd.distill.trainer import TrainConfig
 from edgekd.prune import PruneSpec
+from edgekd.stages.run_tokenizer import resumable_tokenizer
 from edgekd.teachers import load_teacher
 
 
@@ -35,11 +37,18 @@ def budget_of(cfg: CompressConfig) -> Budget:
     return load_budget(cfg.budget.profile, **cfg.budget.overrides())
 
 
-def data_of(cfg: CompressConfig, warn: Callable[[str], None] | None = None) -> DataBundle:
-    """The config's data spec with its loading options, validated."""
+def data_of(
+    cfg: CompressConfig, warn: Callable[[str], None] | None = None, tokenizer: Any = None
+) -> DataBundle:
+    """The config's data spec with its loading options, validated. `tokenizer`: texts, a
+    teacher's tokenizer object (objects.py keeps it out of the config's str field); a resumed
+    text run reads its interrupted run's tokenizer.json (run_tokenizer.py)."""
     options = cfg.data.loader_options()
-    if options["tokenizer"] is None and len(cfg.teacher.specs) == 1:  # texts: a teacher folder's
+    if tokenizer is not None:
+        options["tokenizer"] = tokenizer
+    elif options["tokenizer"] is None and len(cfg.teacher.specs) == 1:  # a teacher folder's
         options["tokenizer"] = cfg.teacher.specs[0]
+    options["student_tokenizer"] = resumable_tokenizer(cfg)
     return load_data(cfg.data.source, seed=cfg.run.seed, warn=warn, **options)
 
 

@@ -27,6 +27,7 @@ from edgekd.signals import terminate_as_interrupt
 from edgekd.stages.adapters import measure_threads, train_config
 from edgekd.stages.inputs import RunInputs
 from edgekd.stages.resume import Resume, clear_checkpoints, start_resume
+from edgekd.stages.run_tokenizer import save_tokenizer
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,9 @@ def run_directory(
     console: Console,
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> Iterator[RunContext]:
-    """The run's context over its directory: config.yaml and manifest written first, the
-    manifest's status set to done or interrupted at the end. A torchrun rank other than 0 gets
-    a scratch directory, removed afterwards."""
+    """The run's context over its directory: config.yaml, a text run's tokenizer.json and the
+    manifest written first, the manifest's status set to done or interrupted at the end. A
+    torchrun rank other than 0 gets a scratch directory, removed afterwards."""
 
     def context(run_dir: Path, manifest: Manifest, resume: Resume | None = None) -> RunContext:
         return RunContext(
@@ -97,7 +98,8 @@ def run_directory(
             clear_earlier_run(run_dir)
             clear_checkpoints(run_dir)
         write_text_atomic(run_dir / "config.yaml", inputs.config_text)
-        manifest = Manifest(run_dir, cfg.model_dump(), inputs.plan.to_dict())
+        run_files = save_tokenizer(run_dir, cfg, inputs.data)  # before the manifest lists files
+        manifest = Manifest(run_dir, cfg.model_dump(), run_files, inputs.plan.to_dict())
         if resume is not None:
             manifest.carry(list(resume.records.values()))
         try:

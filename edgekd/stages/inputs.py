@@ -5,6 +5,7 @@ recipes for its shape); `load_inputs` adds what compress alone needs (transfer s
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -33,12 +34,19 @@ class ReadInputs:
     notes: list[str]  # what edgekd chose for the user (recipes, class numbering), to print
 
 
-def read_inputs(cfg: CompressConfig, console: Console, loading: CompressConfig | None = None):
-    """`loading`: `cfg` as the loaders see it (in-memory objects in place; default `cfg`)."""
+def read_inputs(
+    cfg: CompressConfig,
+    console: Console,
+    loading: CompressConfig | None = None,
+    tokenizer: Any = None,
+):
+    """`loading`: `cfg` as the loaders see it (in-memory objects in place; default `cfg`);
+    `tokenizer`: texts, a tokenizer object given beside them (GivenInputs.tokenizer)."""
     budget = budget_of(cfg)
     data = data_of(
         loading or cfg,
         warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True),
+        tokenizer=tokenizer,
     )
     # a bad --augment fails before training
     resolve_augment(cfg.distill.augment, data.input_shape, text=data.is_text)
@@ -70,7 +78,7 @@ def load_inputs(given: GivenInputs, console: Console) -> RunInputs:
     cfg, loading = given.cfg, given.loading
     if ddp.is_main():
         runlock.ensure_free(cfg.run.out)  # another run writes there: say so now, not after loading
-    read = read_inputs(cfg, console, loading)
+    read = read_inputs(cfg, console, loading, given.tokenizer)
     data, transfer = read.data, loading.distill.transfer
     if transfer is not None:
         transfer = load_transfer(
