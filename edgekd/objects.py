@@ -39,7 +39,6 @@ from edgekd.config import (
 from edgekd.errors import EdgeKDError
 
 IN_MEMORY_KEY = "in_memory"
-OBJECT_FIELDS = ("teacher", "student", "data", "transfer", "tokenizer")
 
 
 def _is_a(obj: Any, module: str, name: str) -> bool:

@@ -54,7 +54,8 @@ def check_shipped_with_tract(run_dir: Path) -> str | None:
     report = json.loads((run_dir / "report.json").read_text())
     final = next(a for a in report["artifacts"] if a["name"] == report["final"])
     opinion, path = final["second_runtime"], run_dir / final["path"]
-    x_test = data_of(resolve_config(run_dir / "config.yaml")).x_test
+    cfg = resolve_config(run_dir / "config.yaml")  # texts: the run's own tokenizer.json
+    x_test = data_of(cfg.with_flat(out=str(run_dir), resume=True)).x_test
     assert shipped_line(report) in (run_dir / "report.md").read_text()
     try:
         by_tract = tract_logits(path, x_test)

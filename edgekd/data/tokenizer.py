@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekd import distributed as ddp
 from edgekd.errors import EdgeKDError
 
 DEFAULT_VOCAB = 8000
@@ -108,7 +109,18 @@ def load_tokenizer(source) -> Any:
 
 
 def train_wordpiece(texts: list[str], vocab_size: int) -> Any:
-    """A lower-cased BERT-style WordPiece ([CLS] text [SEP]) trained on `texts`."""
+    """A lower-cased BERT-style WordPiece ([CLS] text [SEP]) trained on `texts`. Training is
+    not reproducible (ties fall in a different order each time), so torchrun ranks take rank
+    0's: ranks numbering words apart would train one model on different ids."""
+    from tokenizers import Tokenizer
+
+    if ddp.world_size() > 1:
+        trained = _trained_wordpiece(texts, vocab_size) if ddp.is_main() else None
+        return Tokenizer.from_str(ddp.broadcast_object(trained and trained.to_str()))
+    return _trained_wordpiece(texts, vocab_size)
+
+
+def _trained_wordpiece(texts: list[str], vocab_size: int) -> Any:
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import WordPieceTrainer
 
