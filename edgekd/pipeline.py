@@ -42,6 +42,7 @@ def run_stages(ctx: RunContext, inputs: RunInputs) -> dict | None:
     kd = kd_search.run(ctx, m.initial, tch) if kd_search.wanted(cfg) else None
     ctx = kd.resolve(ctx) if kd else ctx  # later stages see T and alpha as found
     student = distill.run(ctx, m.student, tch, m.hints)
+    ctx = student.resolve(ctx)  # later stages train with the views distillation kept
     onnx = export.run(ctx, student)
     pruned = prune.run(ctx, student, tch) if cfg.prune.ratio > 0 else None
     fp32 = pruned or onnx  # the fp32 model that ships unless a quantized one does

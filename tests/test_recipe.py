@@ -239,3 +239,33 @@ def test_a_saturated_validation_accuracy_keeps_the_epoch_with_the_lowest_loss():
     assert len(tied) > 1  # the situation under test: accuracy saturates
     assert result.best_epoch == min(tied, key=lambda h: h["val_loss"])["epoch"]
     assert result.best_epoch > tied[0]["epoch"]  # not the first epoch to reach it
+
+
+def test_auto_drops_the_views_the_teacher_misreads_and_later_stages_train_without_them():
+    from edgekd.config import CompressConfig
+    from edgekd.distill.augment import Batch
+    from edgekd.distill.trainer import TrainResult
+    from edgekd.distill.views import readable_views
+    from edgekd.stages.context import RunContext
+    from edgekd.stages.distill import DistillResult
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    x = (np.eye(2)[y] * 3 + rng.normal(size=(200, 2)) * 0.1).astype(np.float32)
+
+    def augmenter(ops):  # "flip" swaps the features: the teacher reads every view wrong
+        swap = ops in (("flip",), ("mixup",))  # a mixing view is never judged, however read
+        return lambda t: Batch(t.flip(1) if swap else t * 1.1)
+
+    teacher = lambda t: t  # noqa: E731  logits = the inputs: every clean row read right
+    kept, dropped, clean = readable_views(
+        teacher, ("scale", "flip", "mixup"), augmenter, x, y, torch.device("cpu")
+    )
+    assert clean == 1.0 and kept == ("scale", "mixup") and dropped == {"flip": 0.0}
+
+    cfg = CompressConfig()
+    ctx = RunContext(cfg, cfg, *([None] * 5))  # only the config matters here
+    trained = DistillResult(None, TrainResult(1.0, 1, 0.0, views=kept, views_dropped=dropped), None)
+    assert trained.resolve(ctx).cfg.distill.augment == "scale,mixup"  # baseline, prune: same views
+    trained.train.views_dropped = {}
+    assert trained.resolve(ctx).cfg.distill.augment == "auto"  # nothing dropped: auto as given

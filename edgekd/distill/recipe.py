@@ -284,5 +284,7 @@ def recipe_summary(cfg, train, teacher_check: dict | None = None) -> dict:
         "patience": cfg.patience,
         "teacher_online": cfg.augment != "none",
         "teacher_view_accuracy": train.teacher_view_accuracy,
+        "views": list(train.views),
+        "views_dropped": train.views_dropped,  # auto views the teacher misread (distill/views.py)
         "teacher_check": teacher_check,
     }

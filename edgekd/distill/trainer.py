@@ -40,6 +40,7 @@ from edgekd.distill.logit_cache import LogitCache, teacher_logits
 from edgekd.distill.losses import IGNORE, soft_targets
 from edgekd.distill.recipe import make_scheduler, recipe_loss, view_accuracy
 from edgekd.distill.text_augment import TextAugmenter
+from edgekd.distill.views import readable_views
 from edgekd.heartbeat import Heartbeat
 from edgekd.plan import TINY_VAL, auto_epochs
 
@@ -78,6 +79,8 @@ class TrainResult:
     epochs: int = 0  # epochs planned (the recipe's budget when the config gave none)
     steps: int = 0  # optimisation steps taken
     teacher_view_accuracy: float | None = None  # the teacher on augmented training views
+    views: tuple[str, ...] = ()  # the augmentation ops trained with
+    views_dropped: dict[str, float] = field(default_factory=dict)  # auto's, misread by the teacher
 
 
 def resolve_device(device: str) -> torch.device:
@@ -129,6 +132,8 @@ class Views:
     cached: torch.Tensor | None = None
     view_accuracy: float | None = None
     ops: tuple[str, ...] = ()
+    dropped: dict[str, float] = field(default_factory=dict)  # auto views the teacher misreads
+    clean_accuracy: float | None = None  # the teacher on the same rows, unaugmented
 
 
 def make_augmenter(ops: tuple[str, ...], x_train, *, seed: int, device, tokens=None):
@@ -144,6 +149,14 @@ def prepare_views(cfg, x_train, y_train, x, teacher, cache_teacher, logit_cache,
     views = Views(ops=resolve_augment(cfg.augment, tuple(x_train.shape[1:]), text=text))
     # Streamed rows: the augmentation's statistics from a sample, never the whole set in RAM.
     stats = x_train if isinstance(x_train, np.ndarray) else x_train[:8192]
+    if views.ops and cfg.augment == "auto" and teacher is not None and y_train is not None:
+
+        def probe(ops: tuple[str, ...]):
+            return make_augmenter(ops, stats, seed=cfg.seed + 1, device=device, tokens=cfg.tokens)
+
+        views.ops, views.dropped, views.clean_accuracy = readable_views(
+            teacher, views.ops, probe, x_train, y_train, device
+        )
     if views.ops:
         views.augmenter = make_augmenter(
             views.ops, stats, seed=cfg.seed, device=device, tokens=cfg.tokens
@@ -174,6 +187,12 @@ def progress_bar(rank: int) -> Progress:
 
 def start_task(progress: Progress, label: str, views: Views, done: int, epochs: int):
     """The epoch bar, after a line on the teacher's views and on where a resumed run starts."""
+    if views.dropped:
+        misread = ", ".join(f"{op} {acc:.3f}" for op, acc in views.dropped.items())
+        progress.console.print(
+            f"{label}: views dropped from auto: the teacher misreads them ({misread}; "
+            f"{views.clean_accuracy:.3f} unaugmented): they would teach the student its errors"
+        )
     if views.view_accuracy is not None:
         progress.console.print(
             f"{label}: teacher accuracy on augmented training views "
@@ -408,4 +427,6 @@ def fit(
         epochs=epochs,
         steps=ran * loop.steps_per_epoch,
         teacher_view_accuracy=views.view_accuracy,
+        views=views.ops,
+        views_dropped=views.dropped,
     )

@@ -36,6 +36,14 @@ class DistillResult(StageResult):
     def files(self) -> list[Path]:
         return [self.checkpoint]
 
+    def resolve(self, ctx: RunContext) -> RunContext:
+        """`ctx` with `augment` the views distillation kept, when auto dropped some the teacher
+        misreads (distill/views.py): the prune fine-tune distils through the same views, and
+        the same-recipe baseline's recipe stays the same."""
+        if not self.train.views_dropped:
+            return ctx
+        return ctx.with_cfg(augment=",".join(self.train.views) or "none")
+
     def to_dict(self) -> dict:
         """report.json `training.student`."""
         return {
