@@ -185,3 +185,18 @@ def test_a_chance_level_teacher_on_40_rows_is_still_refused(tmp_path):
     _, result = _small_run(tmp_path, labels)
     assert result.exit_code == 2
     assert "cross-validation" in result.output and "--allow-weak-teacher" in result.output
+
+
+def test_int8_candidates_are_judged_on_more_rows_than_a_tiny_validation_split():
+    from types import SimpleNamespace
+
+    from edgekd.stages.quantize import judged_rows
+
+    def data(n_val: int):
+        return SimpleNamespace(x_train=np.zeros((45, 3)), y_train=np.zeros(45, int),
+                               x_val=np.ones((n_val, 3)), y_val=np.ones(n_val, int))  # fmt: skip
+
+    x, y, note = judged_rows(data(5))  # GunPoint: 5 validation rows, one is 20 points
+    assert len(x) == len(y) == 50 and "too few" in note
+    x, y, note = judged_rows(data(plan.TINY_VAL))
+    assert len(y) == plan.TINY_VAL and note is None

@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from edgekd.config import CompressConfig
 from edgekd.measure import Artifact
+from edgekd.plan import TINY_VAL
 from edgekd.quantize import choose_quantization
 from edgekd.quantize.choose import QuantizationChoice
 from edgekd.quantize.config import compress_options, ignored_settings
@@ -28,6 +31,7 @@ class QuantizeResult(StageResult):
     choice: QuantizationChoice
     source: str  # the fp32 artifact quantized ("student" or "student-pruned")
     size_note: str | None  # why candidates qualified on accuracy alone, when they did
+    rows_note: str | None = None  # judged on more than the validation split: why
 
     @property
     def artifact(self) -> Artifact | None:
@@ -69,10 +73,11 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
         )
     suffix = "fp16" if cfg.quantize == "fp16" else "int8"
     out = ctx.run_dir / f"{fp32.name.replace('-', '.')}.{suffix}.onnx"
+    judged_x, judged_y, rows_note = judged_rows(data)
     common = dict(
         calibration=data.x_train,
-        val_x=data.x_val,
-        val_y=data.y_val,
+        val_x=judged_x,
+        val_y=judged_y,
         max_accuracy_drop=cfg.quantize.max_accuracy_drop,  # points, as everywhere
         threads=ctx.threads,  # choose at the threads the budget is judged at
         keep_best=True,  # fp32 ships? the best candidate is still measured beside it
@@ -84,7 +89,7 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
 
         samples = cfg.quantize.calibration_samples
         choice = choose_text_quantization(fp32.path, out, calibration_samples=samples, **common)
-        return QuantizeResult(choice, fp32.name, size_note)
+        return QuantizeResult(choice, fp32.name, size_note, rows_note)
     choice = choose_quantization(
         fp32.path,
         out,
@@ -97,4 +102,21 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
             cfg.quantize.calibration_samples,
         ),
     )
-    return QuantizeResult(choice, fp32.name, size_note)
+    return QuantizeResult(choice, fp32.name, size_note, rows_note)
+
+
+def judged_rows(data) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """(x, y, note) the quantized candidates are judged on: the validation split; or, on one
+    too small to judge (TINY_VAL rows: on GunPoint's 5 one row is 20 points, and a 0.5-point
+    tolerance means no flip at all), the training and validation rows together. What is
+    judged is the drop quantization causes in one fixed function, not how well the function
+    generalizes, so the rows the float model trained on measure it as well."""
+    if len(data.y_val) >= TINY_VAL or not isinstance(data.x_train, np.ndarray):
+        return data.x_val, data.y_val, None
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    note = (
+        f"quantized candidates were judged on the {len(y)} training and validation rows: the "
+        f"validation split's {len(data.y_val)} are too few to judge an accuracy drop"
+    )
+    return x, y, note

@@ -58,6 +58,7 @@ def _notes(ctx: RunContext, c: Chain) -> list[str | None]:
         else None,
         *(report_notes(c.pruned.to_dict(), c.measured.rows) if c.pruned else []),
         c.quant.size_note if c.quant else None,
+        c.quant.rows_note if c.quant else None,
         None if c.teacher.path else f"teacher: {c.teacher.parity['source']}",
     ]
 
