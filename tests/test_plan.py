@@ -190,10 +190,12 @@ def test_a_chance_level_teacher_on_40_rows_is_still_refused(tmp_path):
 def test_int8_candidates_are_judged_on_more_rows_than_a_tiny_validation_split():
     from types import SimpleNamespace
 
+    from edgekd.data.rows import ArraySource, Rows
     from edgekd.stages.quantize import judged_rows
 
     def data(n_val: int):
-        return SimpleNamespace(x_train=np.zeros((45, 3)), y_train=np.zeros(45, int),
+        rows = Rows(ArraySource(np.zeros((45, 3), np.float32), "t"), np.arange(45))
+        return SimpleNamespace(x_train=rows, y_train=np.zeros(45, int),  # as loaded: Rows
                                x_val=np.ones((n_val, 3)), y_val=np.ones(n_val, int))  # fmt: skip
 
     x, y, note = judged_rows(data(5))  # GunPoint: 5 validation rows, one is 20 points

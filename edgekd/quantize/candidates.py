@@ -66,6 +66,7 @@ class QuantizationChoice:
     written: str | None = None  # the candidate in the output file (shipped, or kept to compare)
     written_path: Path | None = None
     rule: KernelRule = field(default_factory=KernelRule)  # the target; this host's class
+    judged_on: str = "Validation split"  # the rows accuracy was judged on, as the table says
 
     @property
     def kernels_differ(self) -> bool:
@@ -89,6 +90,7 @@ class QuantizationChoice:
                 "written": self.written,
                 "written_path": str(self.written_path) if self.written_path else None,
                 "reason": self.reason,
+                "judged_on": self.judged_on,
                 "max_accuracy_drop": self.max_accuracy_drop,
                 "max_accuracy_drop_points": self.max_accuracy_drop * 100,
                 "latency": {

@@ -74,7 +74,8 @@ def caption(quant: dict) -> str:
         else ""
     )
     return (
-        f"Validation split; p50{where} at batch {lat['batch']}, {lat['threads']} thread(s), "
+        f"{quant.get('judged_on', 'Validation split')}; p50{where} at batch {lat['batch']}, "
+        f"{lat['threads']} thread(s), "
         f"{lat['runs']} runs, all candidates interleaved. retention = accuracy / fp32 accuracy "
         f"(tolerance {quant['max_accuracy_drop'] * 100:.2f} points). int8/float nodes: compute "
         f"nodes onnxruntime runs in int8 / in float after its graph optimizations. spec acc = the "

@@ -89,19 +89,21 @@ def run(ctx: RunContext, fp32: ExportResult | PruneStageResult) -> QuantizeResul
 
         samples = cfg.quantize.calibration_samples
         choice = choose_text_quantization(fp32.path, out, calibration_samples=samples, **common)
-        return QuantizeResult(choice, fp32.name, size_note, rows_note)
-    choice = choose_quantization(
-        fp32.path,
-        out,
-        mode=cfg.quantize.mode,
-        **common,
-        **compress_options(
-            cfg.quantize.mode,
-            cfg.quantize.format,
-            cfg.quantize.calibration_method,
-            cfg.quantize.calibration_samples,
-        ),
-    )
+    else:
+        choice = choose_quantization(
+            fp32.path,
+            out,
+            mode=cfg.quantize.mode,
+            **common,
+            **compress_options(
+                cfg.quantize.mode,
+                cfg.quantize.format,
+                cfg.quantize.calibration_method,
+                cfg.quantize.calibration_samples,
+            ),
+        )
+    if rows_note:
+        choice.judged_on = f"Training + validation rows ({len(judged_y)})"
     return QuantizeResult(choice, fp32.name, size_note, rows_note)
 
 
@@ -111,9 +113,10 @@ def judged_rows(data) -> tuple[np.ndarray, np.ndarray, str | None]:
     tolerance means no flip at all), the training and validation rows together. What is
     judged is the drop quantization causes in one fixed function, not how well the function
     generalizes, so the rows the float model trained on measure it as well."""
-    if len(data.y_val) >= TINY_VAL or not isinstance(data.x_train, np.ndarray):
+    if len(data.y_val) >= TINY_VAL:
         return data.x_val, data.y_val, None
-    x = np.concatenate([data.x_train, data.x_val])
+    # a split this small comes from a small set: its training rows fit in memory
+    x = np.concatenate([data.x_train[: len(data.x_train)], data.x_val[: len(data.x_val)]])
     y = np.concatenate([data.y_train, data.y_val])
     note = (
         f"quantized candidates were judged on the {len(y)} training and validation rows: the "
