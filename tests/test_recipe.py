@@ -253,19 +253,18 @@ def test_auto_drops_the_views_the_teacher_misreads_and_later_stages_train_withou
     y = rng.integers(0, 2, 200)
     x = (np.eye(2)[y] * 3 + rng.normal(size=(200, 2)) * 0.1).astype(np.float32)
 
-    def augmenter(ops):  # "flip" swaps the features: the teacher reads every view wrong
-        swap = ops in (("flip",), ("mixup",))  # a mixing view is never judged, however read
+    def augmenter(ops):  # "noise" swaps the features: the teacher reads every view wrong
+        swap = ops in (("noise",), ("crop",), ("mixup",))  # crops and mixing: never judged
         return lambda t: Batch(t.flip(1) if swap else t * 1.1)
 
     teacher = lambda t: t  # noqa: E731  logits = the inputs: every clean row read right
-    kept, dropped, clean = readable_views(
-        teacher, ("scale", "flip", "mixup"), augmenter, x, y, torch.device("cpu")
-    )
-    assert clean == 1.0 and kept == ("scale", "mixup") and dropped == {"flip": 0.0}
+    ops = ("scale", "noise", "crop", "mixup")
+    kept, dropped, clean = readable_views(teacher, ops, augmenter, x, y, torch.device("cpu"))
+    assert clean == 1.0 and kept == ("scale", "crop", "mixup") and dropped == {"noise": 0.0}
 
     cfg = CompressConfig()
     ctx = RunContext(cfg, cfg, *([None] * 5))  # only the config matters here
     trained = DistillResult(None, TrainResult(1.0, 1, 0.0, views=kept, views_dropped=dropped), None)
-    assert trained.resolve(ctx).cfg.distill.augment == "scale,mixup"  # baseline, prune: same views
+    assert trained.resolve(ctx).cfg.distill.augment == "scale,crop,mixup"  # later stages: same
     trained.train.views_dropped = {}
     assert trained.resolve(ctx).cfg.distill.augment == "auto"  # nothing dropped: auto as given
