@@ -135,6 +135,15 @@ class Views:
     dropped: dict[str, float] = field(default_factory=dict)  # auto views the teacher misreads
     clean_accuracy: float | None = None  # the teacher on the same rows, unaugmented
 
+    def record(self) -> dict:
+        """TrainResult's account of the views: what trained, what auto dropped, how the
+        teacher read them."""
+        return {
+            "teacher_view_accuracy": self.view_accuracy,
+            "views": self.ops,
+            "views_dropped": self.dropped,
+        }
+
 
 def make_augmenter(ops: tuple[str, ...], x_train, *, seed: int, device, tokens=None):
     """The augmenter for `ops`: token-id views when `tokens` (a TextInfo) is given."""
@@ -426,7 +435,5 @@ def fit(
         book.history,
         epochs=epochs,
         steps=ran * loop.steps_per_epoch,
-        teacher_view_accuracy=views.view_accuracy,
-        views=views.ops,
-        views_dropped=views.dropped,
+        **views.record(),
     )
