@@ -50,6 +50,29 @@ def test_a_time_budget_scales_the_free_stages_and_keeps_the_given_ones():
     assert roomy.epochs("distill") == full.epochs("distill")  # never scaled up
 
 
+def test_a_tight_budget_scales_the_teacher_last_and_counts_only_folds_that_will_run():
+    inputs = PlanInputs(rows=640, labelled_rows=640, batch_size=64, recipe="function-matching",
+                        teacher_runs=1, fold_rows=[427, 427, 426])  # fmt: skip
+    full = make_plan(inputs)  # teacher 40 epochs x 10 steps, folds 3 x 40 x 7, distill 3000
+    cheap = fit_time(full, {"teacher": 0.01, "teacher-cv": 0.01, "distill": 0.1}, budget=200)
+    assert cheap.epochs("teacher") == full.epochs("teacher")  # 4 s of teacher: kept whole
+    assert cheap.epochs(plan.CV_STAGE) == full.epochs(plan.CV_STAGE)
+    assert cheap.epochs("distill") < full.epochs("distill")  # the student's stage is scaled
+    costly = fit_time(full, dict.fromkeys(full.stages, 1.0), budget=400)
+    teacher = sum(costly.stages[n].seconds for n in ("teacher", plan.CV_STAGE))
+    room = 400 * plan.TRAINING_SHARE
+    epoch = full.stages["teacher"].epoch_steps + full.stages[plan.CV_STAGE].epoch_steps
+    assert teacher <= plan.TEACHER_SHARE * room < teacher + epoch * 1.0  # its share, to an epoch
+    assert costly.epochs("distill") >= 1 and costly.overrun() == 0
+    maybe = make_plan(PlanInputs(**{**inputs.__dict__, "folds_certain": False}))
+    fitted = fit_time(maybe, dict.fromkeys(maybe.stages, 1.0), budget=400)
+    assert not fitted.stages[plan.CV_STAGE].budgeted  # a clear validation score skips them
+    counted = sum(s.seconds for s in fitted.stages.values() if s.budgeted)
+    assert counted <= room and fitted.overrun() == 0
+    assert fitted.epochs("teacher") > costly.epochs("teacher")  # their time went to the teacher
+    assert "not counted in the time budget" in "\n".join(fitted.lines())
+
+
 def test_runs_have_a_default_time_budget_that_off_removes_and_one_epoch_is_the_floor():
     from edgekd.config import CompressConfig
 

@@ -268,3 +268,26 @@ def test_auto_drops_the_views_the_teacher_misreads_and_later_stages_train_withou
     assert trained.resolve(ctx).cfg.distill.augment == "scale,crop,mixup"  # later stages: same
     trained.train.views_dropped = {}
     assert trained.resolve(ctx).cfg.distill.augment == "auto"  # nothing dropped: auto as given
+
+
+@pytest.mark.parametrize("shape", [(1, 40), (1, 8, 8)])
+def test_the_built_in_teacher_trains_through_signal_views_and_images_plain(shape, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    import edgekd.teachers.train as teacher_train
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    x = (rng.normal(size=(60, *shape)) + y.reshape(-1, *[1] * len(shape))).astype(np.float32)
+    data = bundle_from_arrays("toy", x, y, seed=0)
+    seen, real_fit = [], teacher_train.fit
+    spy = lambda *a, **k: seen.append(a[5]) or real_fit(*a, **k)  # noqa: E731  a[5]: its config
+    monkeypatch.setattr(teacher_train, "fit", spy)
+    teacher, out = load_teacher(["teacher-cnn"], data), io.StringIO()
+    console = Console(file=out, width=200)
+    teacher_train.train_and_measure(teacher, data, TrainConfig(epochs=1), console)
+    signal = len(shape) == 2
+    assert seen[0].augment == ("shift,stretch,scale,trend" if signal else "none")
+    assert ("through views: shift, stretch" in out.getvalue()) == signal

@@ -8,6 +8,7 @@ from edgekd import distributed as ddp
 from edgekd.config import CompressConfig
 from edgekd.data import DataBundle
 from edgekd.distill.kd_search import AUTO, grid
+from edgekd.distill.recipe import cleared_by_validation
 from edgekd.distill.teacher_cv import folds_for
 from edgekd.distill.trainer import TrainConfig
 from edgekd.manifest import read_manifest
@@ -24,7 +25,9 @@ from edgekd.teachers import teacher_training
 
 def plan_inputs(cfg: CompressConfig, data: DataBundle, transfer, models) -> PlanInputs:
     """The numbers the plan is derived from. Only a single built-in teacher is cross-validated
-    by the weak-teacher check (edgekd/distill/teacher_cv.py)."""
+    by the weak-teacher check (edgekd/distill/teacher_cv.py), and its folds count in a time
+    budget only when even a perfect validation score could not clear it (GunPoint's 5 rows):
+    otherwise a teacher that scores well skips them (ACSF1's 10 rows of 10 classes)."""
     members = models.teacher.members
     trained = sum(m.needs_training for m in members)
     folds = folds_for(data, cfg.run.seed) if trained == len(members) == 1 else []
@@ -40,6 +43,7 @@ def plan_inputs(cfg: CompressConfig, data: DataBundle, transfer, models) -> Plan
         prune_epochs=cfg.prune.epochs,
         teacher_runs=trained,
         fold_rows=[len(rows) for rows, _ in folds],
+        folds_certain=not cleared_by_validation(1.0, data),
         search_points=len(grid(kd.temperature, kd.alpha)) if searched else 0,
         prune_steps=cfg.prune.steps if cfg.prune.ratio > 0 else 0,
         baseline=cfg.run.baseline,
@@ -66,7 +70,7 @@ def training_plan(
     if ddp.is_main():
         from edgekd.distill.probe import probe
 
-        rates = probe(models, data, train, teacher_training(train))
+        rates = probe(models, data, train, teacher_training(train, data.input_shape))
         plan = fit_time(plan, rates, parse_duration(budget))
     # every torchrun rank trains rank 0's plan: ranks timed apart could disagree on epochs
     return ddp.broadcast_object(plan) if ddp.world_size() > 1 else plan

@@ -90,9 +90,8 @@ def _checked(ctx: RunContext, result: TeacherResult, untrained: Any) -> TeacherR
     cv = None
     val, data = result.info.val_accuracy, ctx.data
     if untrained is not None and not cleared_by_validation(val, data):
-        train = teacher_training(
-            train_config(ctx.cfg, _epochs(ctx.cfg, data, ctx.epochs("teacher")))
-        )
+        epochs = _epochs(ctx.cfg, data, ctx.epochs("teacher"))
+        train = teacher_training(train_config(ctx.cfg, epochs), data.input_shape)
         with counting_steps() as steps:
             cv = cross_validate(untrained, data, train)
         result.cv_steps = steps[0]

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from edgekd.data import DataBundle
 from edgekd.data.stream import inference_chunks
+from edgekd.distill.augment import teacher_views
 from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.teachers.ensemble import EnsembleTeacher
 from edgekd.teachers.kinds import Teacher
@@ -53,10 +54,15 @@ def member_checkpoints(teacher: Teacher, checkpoint: Path | None) -> list[Path |
     return [path if m.needs_training else None for path, m in zip(paths, members, strict=True)]
 
 
-def teacher_training(train: TrainConfig) -> TrainConfig:
-    """A teacher trains as edgekd always trained it (hard labels, one-cycle, no augmentation):
-    the student's recipe is about distilling, not about the teacher."""
-    return replace(train, recipe="hinton", augment="none", schedule="onecycle")
+def teacher_training(train: TrainConfig, input_shape: tuple[int, ...]) -> TrainConfig:
+    """A teacher trains on hard labels with one-cycle, whatever the student's recipe, and with
+    its own views (`teacher_views`: signals' perturbations, nothing for images, rows, text)."""
+    views = teacher_views(input_shape, text=train.tokens is not None)
+    return replace(train, recipe="hinton", augment=views, schedule="onecycle")
+
+
+def _views_note(augment: str) -> str:
+    return "" if augment == "none" else f", through views: {augment.replace(',', ', ')}"
 
 
 def untrained_copy(teacher: Teacher) -> torch.nn.Module | None:
@@ -79,7 +85,7 @@ def train_and_measure(
 
     Members train as `teacher_training` says. `checkpoint`: training checkpoints every epoch
     there (one file per trained member), continuing from them."""
-    train = teacher_training(train)
+    train = teacher_training(train, data.input_shape)
     rows = []
     checkpoints = member_checkpoints(teacher, checkpoint)
     for i, member in enumerate(teacher.members):
@@ -89,7 +95,7 @@ def train_and_measure(
             doing = f"continuing from {checkpoints[i]}" if resuming else "training it"
             console.print(
                 f"[yellow]teacher '{member.spec}' is a recipe: {doing} on '{data.name}' "
-                f"({train.epochs} epochs)[/yellow]"
+                f"({train.epochs} epochs{_views_note(train.augment)})[/yellow]"
             )
             label = "teacher" if len(teacher.members) == 1 else f"teacher {i + 1}"
             result = fit(
