@@ -271,12 +271,13 @@ def test_auto_drops_the_views_the_teacher_misreads_and_later_stages_train_withou
 
 
 @pytest.mark.parametrize("shape", [(1, 40), (1, 8, 8)])
-def test_the_built_in_teacher_trains_through_signal_views_and_images_plain(shape, monkeypatch):
+def test_teacher_augment_auto_trains_the_built_in_teacher_through_signal_views(shape, monkeypatch):
     import io
 
     from rich.console import Console
 
     import edgekd.teachers.train as teacher_train
+    from edgekd.distill.augment import teacher_views
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 60)
@@ -285,9 +286,14 @@ def test_the_built_in_teacher_trains_through_signal_views_and_images_plain(shape
     seen, real_fit = [], teacher_train.fit
     spy = lambda *a, **k: seen.append(a[5]) or real_fit(*a, **k)  # noqa: E731  a[5]: its config
     monkeypatch.setattr(teacher_train, "fit", spy)
+    signal = len(shape) == 2
+    views = teacher_views("auto", data.input_shape)
+    assert views == ("shift,stretch,scale,trend" if signal else "none")
+    assert teacher_views("none", data.input_shape) == "none"  # the default
     teacher, out = load_teacher(["teacher-cnn"], data), io.StringIO()
     console = Console(file=out, width=200)
-    teacher_train.train_and_measure(teacher, data, TrainConfig(epochs=1), console)
-    signal = len(shape) == 2
-    assert seen[0].augment == ("shift,stretch,scale,trend" if signal else "none")
+    teacher_train.train_and_measure(teacher, data, TrainConfig(epochs=1), console, views=views)
+    assert seen[0].augment == views and seen[0].recipe == "hinton"
     assert ("through views: shift, stretch" in out.getvalue()) == signal
+    with pytest.raises(EdgeKDError, match="not an augmentation"):
+        teacher_views("shift,crop", (1, 40))  # a bad --teacher-augment: one line, exit 2

@@ -107,6 +107,13 @@ class TeacherSection(Section):
         "data size, 20 epochs and at least 400 steps).",
         json_schema_extra=flat("teacher_epochs"),
     )  # fmt: skip
+    augment: str = Field(
+        "none",
+        description="Views a teacher trained on the spot learns through: none, auto (1-D "
+        "signals: shift, stretch, scale, trend; helps shape-like series, hurts others) or a "
+        "comma list as for --augment.",
+        json_schema_extra=flat("teacher_augment"),
+    )
     arch: list[str] = Field(
         default_factory=list,
         description="Architecture of state_dict teachers: zoo name or module:callable; one for "

@@ -14,6 +14,7 @@ from edgekd.config import CompressConfig
 from edgekd.data import DataBundle, load_data
 from edgekd.data.labels import notice as label_notice
 from edgekd.default_models import resolve_models
+from edgekd.distill.augment import teacher_views
 from edgekd.distill.trainer import TrainConfig
 from edgekd.prune import PruneSpec
 from edgekd.stages.run_tokenizer import resumable_tokenizer
@@ -26,6 +27,11 @@ def train_config(cfg: CompressConfig, epochs: int | None) -> TrainConfig:
     return TrainConfig(
         epochs=epochs, seed=cfg.run.seed, device=cfg.run.device, **cfg.distill.train_options()
     )
+
+
+def teacher_views_of(cfg: CompressConfig, data: DataBundle) -> str:
+    """The views a teacher trained on the spot learns through (--teacher-augment)."""
+    return teacher_views(cfg.teacher.augment, data.input_shape, text=data.is_text)
 
 
 def prune_spec(cfg: CompressConfig) -> PruneSpec:

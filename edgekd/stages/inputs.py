@@ -19,7 +19,7 @@ from edgekd.data.transfer import load_transfer
 from edgekd.distill.augment import resolve_augment
 from edgekd.objects import GivenInputs
 from edgekd.plan import TrainingPlan
-from edgekd.stages.adapters import budget_of, data_of, train_config, with_recipes
+from edgekd.stages.adapters import budget_of, data_of, teacher_views_of, train_config, with_recipes
 from edgekd.stages.models import Models, build_models
 from edgekd.stages.planning import training_plan
 
@@ -48,8 +48,9 @@ def read_inputs(
         warn=lambda m: console.print(f"[yellow]warning: {m}[/yellow]", soft_wrap=True),
         tokenizer=tokenizer,
     )
-    # a bad --augment fails before training
+    # a bad --augment or --teacher-augment fails before training
     resolve_augment(cfg.distill.augment, data.input_shape, text=data.is_text)
+    teacher_views_of(cfg, data)
     cfg, notes = with_recipes(cfg, data)
     return ReadInputs(cfg, budget, data, notes)
 

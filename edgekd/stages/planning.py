@@ -20,6 +20,7 @@ from edgekd.plan import (
     make_plan,
     parse_duration,
 )
+from edgekd.stages.adapters import teacher_views_of
 from edgekd.teachers import teacher_training
 
 
@@ -70,7 +71,7 @@ def training_plan(
     if ddp.is_main():
         from edgekd.distill.probe import probe
 
-        rates = probe(models, data, train, teacher_training(train, data.input_shape))
+        rates = probe(models, data, train, teacher_training(train, teacher_views_of(cfg, data)))
         plan = fit_time(plan, rates, parse_duration(budget))
     # every torchrun rank trains rank 0's plan: ranks timed apart could disagree on epochs
     return ddp.broadcast_object(plan) if ddp.world_size() > 1 else plan

@@ -21,7 +21,7 @@ from edgekd.distill.teacher_cv import cross_validate
 from edgekd.heartbeat import counting_steps
 from edgekd.measure import Artifact
 from edgekd.plan import teacher_epochs
-from edgekd.stages.adapters import train_config
+from edgekd.stages.adapters import teacher_views_of, train_config
 from edgekd.stages.base import DATA, TRAIN, StageResult, checkpoint_path, stage
 from edgekd.stages.context import RunContext
 from edgekd.teachers import (
@@ -73,7 +73,7 @@ def train_and_export(
     by `edgekd search` to make its one teacher.onnx. `checkpoint`: as for `train_and_measure`;
     `epochs`: the run's plan (None: --teacher-epochs, else planned by data size)."""
     train = train_config(cfg, _epochs(cfg, data, epochs))
-    info = train_and_measure(teacher, data, train, console, checkpoint)
+    info = train_and_measure(teacher, data, train, console, checkpoint, teacher_views_of(cfg, data))
     teacher_path, parity = teacher.export(path, data)
     return TeacherResult(teacher, info, teacher_path, parity)
 
@@ -91,7 +91,7 @@ def _checked(ctx: RunContext, result: TeacherResult, untrained: Any) -> TeacherR
     val, data = result.info.val_accuracy, ctx.data
     if untrained is not None and not cleared_by_validation(val, data):
         epochs = _epochs(ctx.cfg, data, ctx.epochs("teacher"))
-        train = teacher_training(train_config(ctx.cfg, epochs), data.input_shape)
+        train = teacher_training(train_config(ctx.cfg, epochs), teacher_views_of(ctx.cfg, data))
         with counting_steps() as steps:
             cv = cross_validate(untrained, data, train)
         result.cv_steps = steps[0]
@@ -124,7 +124,8 @@ def restore(ctx: RunContext, teacher: Any) -> TeacherResult | None:
     parity = json.loads(checkpoint.with_suffix(".json").read_text())
     untrained = untrained_copy(teacher)
     train = train_config(ctx.cfg, _epochs(ctx.cfg, ctx.data, ctx.epochs("teacher")))
-    info = train_and_measure(teacher, ctx.data, train, ctx.console, checkpoint)
+    views = teacher_views_of(ctx.cfg, ctx.data)
+    info = train_and_measure(teacher, ctx.data, train, ctx.console, checkpoint, views)
     path = ctx.run_dir / "teacher.onnx" if parity.get("source") != NO_GRAPH else None
     return _checked(ctx, TeacherResult(teacher, info, path, parity), untrained)
 

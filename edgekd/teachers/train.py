@@ -17,7 +17,6 @@ from rich.console import Console
 
 from edgekd.data import DataBundle
 from edgekd.data.stream import inference_chunks
-from edgekd.distill.augment import teacher_views
 from edgekd.distill.trainer import TrainConfig, fit
 from edgekd.teachers.ensemble import EnsembleTeacher
 from edgekd.teachers.kinds import Teacher
@@ -54,10 +53,9 @@ def member_checkpoints(teacher: Teacher, checkpoint: Path | None) -> list[Path |
     return [path if m.needs_training else None for path, m in zip(paths, members, strict=True)]
 
 
-def teacher_training(train: TrainConfig, input_shape: tuple[int, ...]) -> TrainConfig:
-    """A teacher trains on hard labels with one-cycle, whatever the student's recipe, and with
-    its own views (`teacher_views`: signals' perturbations, nothing for images, rows, text)."""
-    views = teacher_views(input_shape, text=train.tokens is not None)
+def teacher_training(train: TrainConfig, views: str = "none") -> TrainConfig:
+    """A teacher trains on hard labels with one-cycle, whatever the student's recipe, through
+    its own views (--teacher-augment, resolved by `distill.augment.teacher_views`)."""
     return replace(train, recipe="hinton", augment=views, schedule="onecycle")
 
 
@@ -80,12 +78,13 @@ def train_and_measure(
     train: TrainConfig,
     console: Console,
     checkpoint: Path | None = None,
+    views: str = "none",
 ) -> TeacherInfo:
     """Train recipe members on the spot (saying so), then measure every member's accuracy.
 
-    Members train as `teacher_training` says. `checkpoint`: training checkpoints every epoch
-    there (one file per trained member), continuing from them."""
-    train = teacher_training(train, data.input_shape)
+    Members train as `teacher_training` says, through `views`. `checkpoint`: training
+    checkpoints every epoch there (one file per trained member), continuing from them."""
+    train = teacher_training(train, views)
     rows = []
     checkpoints = member_checkpoints(teacher, checkpoint)
     for i, member in enumerate(teacher.members):
