@@ -147,6 +147,7 @@ def train_teacher(csv_path: Path, out: Path, seed: int) -> dict:
         "onnx_test_accuracy": float(np.mean(onnx_pred == np.array(y_test))),
         "runtimes_agree": float(np.mean(onnx_pred == sklearn_pred)),
         "size_bytes": out.stat().st_size,
+        "skl2onnx_size_bytes": len(onx.SerializeToString()),
         "fit_seconds": round(seconds, 1),
     }
 
