@@ -94,7 +94,7 @@ def run_one(
 
     from edgekd.config import resolve_config
     from edgekd.pipeline import compress
-    from edgekd.stages.context import data_of
+    from edgekd.stages.adapters import data_of
 
     tiny = {"epochs": 1, "allow_weak_teacher": True} if quick else {}
     cfg = resolve_config(
@@ -209,11 +209,25 @@ def main(argv: list[str] | None = None) -> dict:
     if args.quick:
         pick = np.random.default_rng(0).permutation(len(texts))[:800]
         texts, labels = [texts[i] for i in pick], [labels[i] for i in pick]
-    rows = []
+    rows, teachers = [], {}
+
+    def result() -> dict:
+        by = {s: [r for r in rows if r["student"] == s] for s in students}
+        keys = (("kd", "kd_accuracy"), ("scratch_same_recipe", "scratch_same_recipe"),
+                ("plain_scratch", "plain_scratch"))  # fmt: skip
+        summary = {
+            s: {k: mean_std([r[src] for r in got]) for k, src in keys}
+            for s, got in by.items()
+            if got
+        }
+        return {
+            "quick": args.quick, "n_texts": len(texts), "teacher": teachers[0], "rows": rows,
+            "summary": summary, "env": environment(),
+        }  # fmt: skip
+
     with tempfile.TemporaryDirectory(prefix="edgekd-text-bench-") as tmp:
         work = Path(tmp)
         csv_path = write_csv(work / "rt.csv", texts, labels)
-        teachers = {}
         for student in students:
             for seed in range(seeds if student == "textcnn" else 1):
                 if seed not in teachers:
@@ -221,25 +235,12 @@ def main(argv: list[str] | None = None) -> dict:
                 run_dir = work / f"{student}-{seed}"
                 run_dir.mkdir()
                 teacher = work / f"tfidf{seed}.onnx"
-                row = run_one(csv_path, teacher, student, seed, run_dir, args.quick)
-                rows.append(row)
-                print(row, flush=True)
-    summary = {
-        s: {
-            k: mean_std([r[src] for r in rows if r["student"] == s])
-            for k, src in (("kd", "kd_accuracy"), ("scratch_same_recipe", "scratch_same_recipe"),
-                           ("plain_scratch", "plain_scratch"))
-        }
-        for s in students
-    }  # fmt: skip
-    result = {
-        "quick": args.quick, "n_texts": len(texts), "teacher": teachers[0],
-        "rows": rows, "summary": summary, "env": environment(),
-    }  # fmt: skip
-    if not args.quick:
-        write_results(args.out, "text", result, markdown(result))
-    print(markdown(result))
-    return result
+                rows.append(run_one(csv_path, teacher, student, seed, run_dir, args.quick))
+                print(rows[-1], flush=True)
+                if not args.quick:  # after every row: a run that is stopped keeps its rows
+                    write_results(args.out, "text", result(), markdown(result()))
+    print(markdown(result()))
+    return result()
 
 
 if __name__ == "__main__":

@@ -281,3 +281,28 @@ def test_teacher_reads_the_students_batch_through_its_own_tokenizer(texts, bert_
         got = teacher(torch.from_numpy(data.x_test[whole]))
         want = teacher.module(input_ids=torch.where(mask, ids, 0), attention_mask=mask.long())
     torch.testing.assert_close(got, want.logits, atol=1e-4, rtol=1e-4)
+
+
+def test_the_time_budget_probe_times_the_students_text_views(texts, bert_dir, monkeypatch):
+    """A run with no --epochs times each model's step before training: on texts, through the
+    token views training uses (it once augmented token ids as rows of numbers: IndexError)."""
+    from types import SimpleNamespace
+
+    import edgekd.distill.probe as probe_module
+    from edgekd.distill.text_augment import TextAugmenter
+    from edgekd.distill.trainer import TrainConfig
+    from edgekd.teachers import load_teacher, teacher_training
+
+    data = load_data(str(texts / "r.csv"), text_column="text", tokenizer=str(bert_dir))
+    models = SimpleNamespace(
+        teacher=load_teacher([str(bert_dir)], data), student=build_student("textcnn", data)
+    )
+    made, real = [], probe_module.make_augmenter
+    monkeypatch.setattr(
+        probe_module, "make_augmenter", lambda *a, **k: made.append(real(*a, **k)) or made[-1]
+    )
+    cfg = TrainConfig(augment="auto", recipe="function-matching")
+    rates = probe_module.probe(models, data, cfg, teacher_training(cfg))
+    assert made and all(isinstance(m, TextAugmenter) for m in made)
+    assert made[0].ops == ("mask", "replace", "ngram")
+    assert all(rates[s] > 0 for s in ("distill", "baseline"))

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgekd.distill.augment import Augmenter, resolve_augment
+from edgekd.distill.augment import resolve_augment
 from edgekd.distill.trainer import (
     TrainConfig,
     Views,
+    make_augmenter,
     make_loop,
     resolve_device,
     train_epoch,
@@ -31,14 +32,16 @@ VALIDATION_MARGIN = 1.15  # validation, checkpoints and the loop's bookkeeping o
 
 
 def _seconds_per_step(model: nn.Module, data, cfg: TrainConfig, teacher=None) -> float:
-    cfg = replace(cfg, temperature=1.0, alpha=1.0)  # "auto" or not: the cost is the same
+    # "auto" or not, the cost is the same; texts' views need their tokens, as in training
+    cfg = replace(cfg, temperature=1.0, alpha=1.0, tokens=data.text)
     device = resolve_device(cfg.device)
     model = copy.deepcopy(model).to(device).train()
     n = min(len(data.y_train), cfg.batch_size)  # one batch, as large as training's
     x, y = training_rows(data.x_train[:n], data.y_train[:n], None, teacher, device)
-    ops = resolve_augment(cfg.augment, tuple(data.x_train.shape[1:]))
+    ops = resolve_augment(cfg.augment, tuple(data.x_train.shape[1:]), text=data.is_text)
+    rows = np.asarray(data.x_train[:n])
     views = (
-        Views(augmenter=Augmenter(ops, np.asarray(data.x_train[:n]), seed=cfg.seed, device=device))
+        Views(augmenter=make_augmenter(ops, rows, seed=cfg.seed, device=device, tokens=data.text))
         if ops
         else Views()
     )
