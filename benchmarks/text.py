@@ -148,7 +148,7 @@ def markdown(result: dict) -> str:
         f"Teacher: {teacher['model']} (C={teacher['C']}, {teacher['features']:,} features) "
         f"trained here; skl2onnx's file {teacher['skl2onnx_size_bytes'] / 1024:,.0f} KB, run "
         f"by edgekd as its lean equivalent (text_teacher.py) of {teacher['size_bytes'] / 1024:,.0f}"
-        f" KB, the size ratios' yardstick; test accuracy {teacher['onnx_test_accuracy']:.4f} in "
+        f" KB; test accuracy {teacher['onnx_test_accuracy']:.4f} in "
         f"onnxruntime, {teacher['sklearn_test_accuracy']:.4f} in scikit-learn (same prediction "
         f"on {teacher['runtimes_agree']:.1%} of test texts). "
         + (
@@ -159,7 +159,8 @@ def markdown(result: dict) -> str:
         ),
         "",
         "| student | seed | teacher | KD (fp32 ONNX) | scratch, same recipe | plain scratch | "
-        "int8 acc | size KB fp32 / int8 | teacher / student size, fp32 / shipped | "
+        "int8 acc | size KB fp32 / int8 | teacher / student size: fp32, shipped (lean / "
+        "skl2onnx's file) | "
         "p50 ms L=32 fp32 / int8 | "
         "p50 ms L=128 fp32 / int8 | distill epochs / steps | wall s (baselines) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -168,9 +169,12 @@ def markdown(result: dict) -> str:
         p = r["p50_ms"]
         lat = [" / ".join(str(v) for v in p[k].values()) for k in sorted(p, key=int)]
         int8_kb = f"{r['int8_size_bytes'] / 1024:.0f}" if r["int8_size_bytes"] else "-"
-        ratio = teacher["size_bytes"] / r["size_bytes"]
+        ratio, skl = teacher["size_bytes"] / r["size_bytes"], teacher["skl2onnx_size_bytes"]
         shipped = r["int8_size_bytes"] if r["shipped"] == "student-int8" else r["size_bytes"]
-        ratios = f"{ratio:.1f}x / {teacher['size_bytes'] / shipped:.1f}x ({r['shipped']})"
+        ratios = (
+            f"{ratio:.1f}x; {teacher['size_bytes'] / shipped:.1f}x / {skl / shipped:.1f}x "
+            f"({r['shipped']})"
+        )
         lines.append(
             f"| {r['student']} | {r['seed']} | {r['teacher_accuracy']:.4f} | "
             f"{r['kd_accuracy']:.4f} | {r['scratch_same_recipe']:.4f} | {r['plain_scratch']:.4f} | "
@@ -191,6 +195,9 @@ def markdown(result: dict) -> str:
     lines += ["", f"Student vocabulary: a {rows[0]['vocab_size']:,}-token WordPiece trained on "
               f"the training texts (the teacher reads strings); max length "
               f"{rows[0]['max_length']} tokens (95th percentile).", ""]  # fmt: skip
+    missing = [s for s in STUDENTS if s not in result["summary"]]
+    if missing:
+        lines += [f"Not run in this table: {', '.join(missing)} (`--students`).", ""]
     return "\n".join(lines)
 
 
