@@ -10,7 +10,8 @@ phone-sized student; the few thousand word pieces a data set actually uses are e
   An embedding row seen a handful of times an epoch learns little beyond its initial noise,
   while it costs as much of the file as a frequent word's: rarer words are split into pieces
   whose rows are trained (Rotten Tomatoes' 9,200 training snippets: 4,142 words seen 5 times
-  or more of 17,098; 8,000 tokens made the int8 TextCNN 563 KB, the corpus' size ~370 KB);
+  or more of 17,098; with 8,000 tokens the int8 TextCNN was 563 KB, with the corpus' 4,221
+  tokens 323-327 KB);
 - a teacher tokenizer larger than `DEFAULT_VOCAB`: a trained one (the note says how much
   smaller the embedding table gets); otherwise the teacher's own, whose ids the teacher reads
   directly. With two tokenizers the teacher reads the student's batch decoded to text and
@@ -165,7 +166,7 @@ def choose_tokenizer(
     """(tokenizer, source, note): see the module docstring for the rule."""
     n = len(train_texts)
     if teacher_tok is None:
-        why = "the teacher has no tokenizer; " + _sized(train_texts, vocab_size)
+        why = "the teacher has no tokenizer; " + _sized(vocab_size)
         tok = train_wordpiece(train_texts, vocab_size or corpus_vocab(train_texts))
         return tok, "trained", _trained_note(tok, n, why)
     teacher_size = teacher_tok.get_vocab_size(with_added_tokens=True)
@@ -176,11 +177,11 @@ def choose_tokenizer(
     size = tok.get_vocab_size(with_added_tokens=True)
     why = f"the teacher's has {teacher_size:,}: an embedding table {teacher_size / size:.1f}x "
     why += "smaller" if size < teacher_size else "the size"
-    why += "; " + _sized(train_texts, vocab_size)
+    why += "; " + _sized(vocab_size)
     return tok, "trained", _trained_note(tok, n, why)
 
 
-def _sized(texts: list[str], given: int | None) -> str:
+def _sized(given: int | None) -> str:
     if given:
         return f"--vocab-size {given:,}"
     return (
